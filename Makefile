@@ -1,0 +1,58 @@
+# Two commands: `make run` (portal with demo data, embedded: SQLite, tasks inline)
+# and `make test` (the whole suite on PostgreSQL and Redis).
+SHELL := /bin/bash
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/governance
+TEST_BROKER_URL ?= redis://127.0.0.1:6379/15
+
+.PHONY: run test lint format bench install lock clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml requirements.lock
+	@python=$$(scripts/find-python) || exit 1; \
+	if [ ! -x $(BIN)/python ] || ! $(BIN)/python -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null; then \
+		echo "Creating $(VENV) with $$python"; rm -rf $(VENV); "$$python" -m venv $(VENV) || exit 1; \
+	fi
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c requirements.lock -e '.[dev]'
+	@touch $(STAMP)
+
+run: $(STAMP)
+	@export DJANGO_DEBUG=$${DJANGO_DEBUG:-1}; \
+	$(BIN)/python manage.py migrate --noinput && \
+	$(BIN)/python manage.py demo && \
+	if [ -n "$$DATABASE_URL" ] && [ -n "$$CELERY_BROKER_URL" ]; then \
+		echo "PostgreSQL and Redis configured: web, worker and beat at http://127.0.0.1:8000 (Ctrl-C stops all)"; \
+		PATH="$(CURDIR)/$(BIN):$$PATH" exec $(BIN)/honcho start; \
+	else \
+		echo "Embedded mode (SQLite, tasks inline): http://127.0.0.1:8000 (Ctrl-C stops)"; \
+		exec $(BIN)/python manage.py runserver 127.0.0.1:8000; \
+	fi
+
+test: $(STAMP)
+	@export DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} CELERY_BROKER_URL=$${CELERY_BROKER_URL:-$(TEST_BROKER_URL)}; \
+	$(BIN)/python scripts/check_services.py && \
+	DJANGO_DEBUG=1 $(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(STAMP)
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+bench: $(STAMP)
+	@export DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)}; \
+	$(BIN)/python scripts/check_services.py && $(BIN)/python bench/import_inventory.py
+
+# Rewrite the exact versions after changing pyproject.toml.
+lock: $(STAMP)
+	@(echo "# Exact versions the project is tested with; 'make lock' rewrites this file."; \
+	  $(BIN)/python -m pip freeze --exclude-editable --disable-pip-version-check | grep -v '^dataset-governance') > requirements.lock
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis

@@ -1,0 +1,20 @@
+"""The Celery app. Tasks carry only a row id; the database is the source of truth."""
+
+import os
+
+from celery import Celery
+from celery.schedules import crontab
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "governance.settings")
+
+app = Celery("governance")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks()
+
+# The schedule lives in code: Celery's own beat, no database scheduler to migrate.
+app.conf.beat_schedule = {
+    "inventory-import-sweep": {
+        "task": "governance.tasks.inventory_import_sweep",
+        "schedule": crontab(minute="*/5"),
+    },
+}

@@ -1,0 +1,114 @@
+"""Demo data made on the spot, so a new user sees every page filled after `make run`.
+
+Everything is real: git repositories on disk holding license texts from scancode's
+own license database, and an inventory file imported through the same code path as
+`manage.py import_inventory`. Running it again changes nothing.
+"""
+
+import json
+import random
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.db import transaction
+
+from audits.scancode import license_text
+from governance.git import local_repository_commit
+from governance.models import Dataset
+from governance.services import dataset_get_or_create, inventory_import_create, inventory_import_run
+
+# (owner/name, scancode license key or None, what the README says)
+DEMO_REPOSITORIES = [
+    ("acme/mit-widgets", "mit", "A small widget library under the MIT license."),
+    ("acme/apache-gateway", "apache-2.0", "An HTTP gateway under the Apache License 2.0."),
+    ("acme/bsd-parser", "bsd-new", "A parser under the 3-clause BSD license."),
+    ("copyleft-labs/gpl-editor", "gpl-3.0", "A text editor under the GNU GPL v3."),
+    ("copyleft-labs/lgpl-codec", "lgpl-2.1", "A codec library under the GNU LGPL v2.1."),
+    ("copyleft-labs/agpl-server", "agpl-3.0", "A network service under the GNU AGPL v3."),
+    ("solo-dev/scripts", None, "Personal scripts, published without a license."),
+]
+DATASETS = [
+    ("the-stack-demo", "The Stack (demo)", "A Stack-v2-style corpus of permissively licensed and unlicensed code."),
+    ("starcoder-demo", "StarCoder training set (demo)", "A second build with its own inventory."),
+]
+
+
+@dataclass
+class DemoSummary:
+    repositories_dir: Path
+    datasets: list[str] = field(default_factory=list)
+    rows_read: int = 0
+    rows_refused: int = 0
+    admin_username: str = "admin"
+    admin_password: str = ""
+
+
+def _demo_repository(root: Path, name: str, license_key: str | None, blurb: str) -> Path:
+    path = root / name
+    if (path / ".git").is_dir():
+        return path
+    files = {
+        "README.md": f"# {name.split('/')[1]}\n\n{blurb}\n",
+        "src/main.py": f'"""{blurb}"""\n\n\ndef main():\n    print("hello from {name}")\n',
+    }
+    if license_key:
+        files["LICENSE"] = license_text(license_key)
+    local_repository_commit(path, files, message="Initial commit")
+    return path
+
+
+def _stack_style_inventory(path: Path, local_repositories: list[Path], *, seed: int) -> Path:
+    """A Stack-v2-style JSONL file: one row per file, so repositories repeat, plus two unreadable rows."""
+    generator = random.Random(seed)
+    with open(path, "w", encoding="utf-8") as out:
+        for repository in local_repositories:
+            for file_path in ("README.md", "src/main.py", "LICENSE"):
+                out.write(json.dumps({"repository": repository.as_uri(), "path": file_path}) + "\n")
+        for number in range(240):
+            repo_name = f"demo-user-{number % 60}/project-{number}"
+            for file_number in range(generator.randint(1, 6)):
+                out.write(json.dumps({"repo_name": repo_name, "path": f"src/file_{file_number}.py"}) + "\n")
+        out.write(json.dumps({"repo_name": "https://user:secret@github.com/demo/leaked", "path": "x.py"}) + "\n")
+        out.write('{"repo_name": "demo-user-1/project-1", "path": \n')
+    return path
+
+
+def demo_load() -> DemoSummary:
+    """Create the demo datasets, repositories, inventories and an admin account; idempotent."""
+    root = Path(settings.DATA_DIR) / "demo"
+    repositories_dir = root / "repositories"
+    summary = DemoSummary(repositories_dir=repositories_dir)
+    local = [_demo_repository(repositories_dir, *spec) for spec in DEMO_REPOSITORIES]
+
+    for index, (slug, name, description) in enumerate(DATASETS):
+        with transaction.atomic():
+            dataset, _ = dataset_get_or_create(slug=slug, name=name)
+            Dataset.objects.filter(pk=dataset.pk).update(name=name, description=description)
+        # Each dataset holds a different slice, so lookups show differences between them.
+        inventory = _stack_style_inventory(root / f"{slug}.jsonl", local[index:], seed=index)
+        inventory_import = inventory_import_create(
+            dataset_slug=slug, source_path=str(inventory), source_name=inventory.name, enqueue=False
+        )
+        result = inventory_import_run(import_id=inventory_import.pk)
+        summary.datasets.append(slug)
+        summary.rows_read += result.rows_read
+        summary.rows_refused += result.rows_failed
+
+    summary.admin_password = _demo_admin(summary.admin_username)
+    return summary
+
+
+def _demo_admin(username: str) -> str:
+    password_file = Path(settings.DATA_DIR) / "demo-admin-password"
+    if not password_file.exists():
+        password_file.write_text(secrets.token_urlsafe(12))
+        password_file.chmod(0o600)
+    password = password_file.read_text().strip()
+    user, _ = get_user_model().objects.get_or_create(username=username, defaults={"email": "admin@localhost"})
+    user.is_staff = user.is_superuser = True
+    user.set_password(password)
+    user.save()
+    return password

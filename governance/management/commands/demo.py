@@ -1,0 +1,16 @@
+from django.core.management.base import BaseCommand
+
+from governance.demo import demo_load
+
+
+class Command(BaseCommand):
+    help = "Load demo data made on the spot: datasets, inventories and local git repositories with real licenses."
+
+    def handle(self, *args, **options):
+        summary = demo_load()
+        self.stdout.write(
+            f"Demo data ready: datasets {', '.join(summary.datasets)}; {summary.rows_read:,} inventory rows read, "
+            f"{summary.rows_refused} refused on purpose (see Admin → Inventory imports).\n"
+            f"Demo repositories: {summary.repositories_dir}\n"
+            f"Admin: http://127.0.0.1:8000/admin/  user {summary.admin_username}  password {summary.admin_password}"
+        )

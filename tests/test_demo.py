@@ -1,0 +1,41 @@
+"""manage.py demo fills every page with data made on the spot."""
+
+from io import StringIO
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+
+from governance.git import git_run
+from governance.models import Dataset, DatasetRepository, InventoryImport
+
+pytestmark = pytest.mark.django_db
+
+
+def test_demo_builds_real_repositories_and_inventories_and_can_run_twice(data_dir):
+    out = StringIO()
+    call_command("demo", stdout=out)
+    repositories = data_dir / "demo" / "repositories"
+    license_file = (repositories / "acme" / "mit-widgets" / "LICENSE").read_text()
+    assert "Permission is hereby granted, free of charge" in license_file
+    assert "GNU GENERAL PUBLIC LICENSE" in (repositories / "copyleft-labs" / "gpl-editor" / "LICENSE").read_text()
+    assert not (repositories / "solo-dev" / "scripts" / "LICENSE").exists()
+    assert git_run("log", "--oneline", cwd=repositories / "acme" / "mit-widgets").strip()
+
+    assert set(Dataset.objects.values_list("slug", flat=True)) == {"the-stack-demo", "starcoder-demo"}
+    counts = {
+        slug: DatasetRepository.objects.filter(dataset__slug=slug).count()
+        for slug in ["the-stack-demo", "starcoder-demo"]
+    }
+    assert all(count > 200 for count in counts.values())
+    assert DatasetRepository.objects.filter(repository__canonical__startswith="file:///").exists()
+    assert all(result.rows_failed == 2 for result in InventoryImport.objects.all())
+    assert get_user_model().objects.get(username="admin").is_superuser
+    assert "password" in out.getvalue()
+
+    call_command("demo", stdout=StringIO())
+    assert counts == {
+        slug: DatasetRepository.objects.filter(dataset__slug=slug).count()
+        for slug in ["the-stack-demo", "starcoder-demo"]
+    }
+    assert all(result.repositories_added == 0 for result in InventoryImport.objects.order_by("-id")[:2])
