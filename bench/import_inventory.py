@@ -18,11 +18,10 @@ import tempfile
 import time
 from pathlib import Path
 
-import psycopg
 import pyarrow as pa
 import pyarrow.parquet as pq
+from common import ROOT, scratch_database
 
-ROOT = Path(__file__).resolve().parent.parent
 GOAL_SECONDS = 60
 GOAL_RSS_MB = 500
 
@@ -78,32 +77,15 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=1_000_000)
     arguments = parser.parse_args()
 
-    server_url = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/governance").rsplit("/", 1)[0]
-    database = "governance_bench"
-    with psycopg.connect(f"{server_url}/postgres", autocommit=True) as admin:
-        admin.execute(f"DROP DATABASE IF EXISTS {database} WITH (FORCE)")
-        admin.execute(f"CREATE DATABASE {database}")
-    try:
-        with tempfile.TemporaryDirectory() as folder:
-            environment = {
-                **os.environ,
-                "DATABASE_URL": f"{server_url}/{database}",
-                "CELERY_BROKER_URL": "",
-                "DJANGO_DEBUG": "1",
-                "GOVERNANCE_DATA_DIR": folder,
-            }
-            subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=environment, check=True)
-            shard = Path(folder) / "shard.parquet"
-            started = time.perf_counter()
-            repositories = stack_v2_shard(shard, arguments.rows)
-            generated = time.perf_counter() - started
-            parquet_mb = round(shard.stat().st_size / 2**20, 1)
+    with tempfile.TemporaryDirectory() as folder, scratch_database("governance_bench", folder) as environment:
+        shard = Path(folder) / "shard.parquet"
+        started = time.perf_counter()
+        repositories = stack_v2_shard(shard, arguments.rows)
+        generated = time.perf_counter() - started
+        parquet_mb = round(shard.stat().st_size / 2**20, 1)
 
-            first = run_import(environment, shard)
-            second = run_import(environment, shard)
-    finally:
-        with psycopg.connect(f"{server_url}/postgres", autocommit=True) as admin:
-            admin.execute(f"DROP DATABASE IF EXISTS {database} WITH (FORCE)")
+        first = run_import(environment, shard)
+        second = run_import(environment, shard)
 
     print(
         json.dumps(

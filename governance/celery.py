@@ -17,4 +17,8 @@ app.conf.beat_schedule = {
         "task": "governance.tasks.inventory_import_sweep",
         "schedule": crontab(minute="*/5"),
     },
+    "optout-verification-sweep": {
+        "task": "optout.tasks.verification_sweep",
+        "schedule": crontab(minute="*/5"),
+    },
 }

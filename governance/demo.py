@@ -44,6 +44,7 @@ class DemoSummary:
     rows_refused: int = 0
     admin_username: str = "admin"
     admin_password: str = ""
+    status_pages: dict[str, str] = field(default_factory=dict)
 
 
 def _demo_repository(root: Path, name: str, license_key: str | None, blurb: str) -> Path:
@@ -97,6 +98,15 @@ def demo_load() -> DemoSummary:
         summary.rows_read += result.rows_read
         summary.rows_refused += result.rows_failed
 
+    from optout.demo import demo_optout_requests
+
+    # Status links are secrets stored only as hashes: keep the demo's in a file to show them again.
+    links_file = root / "status-pages.json"
+    summary.status_pages = demo_optout_requests(repositories_dir)
+    if summary.status_pages:
+        links_file.write_text(json.dumps(summary.status_pages, indent=2))
+    elif links_file.exists():
+        summary.status_pages = json.loads(links_file.read_text())
     summary.admin_password = _demo_admin(summary.admin_username)
     return summary
 

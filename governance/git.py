@@ -5,17 +5,43 @@ and a time limit, so a hostile or unreachable repository cannot hang or run code
 in a worker.
 """
 
+import contextlib
 import os
+import re
+import signal
 import subprocess
+import time
+from dataclasses import dataclass
 from pathlib import Path
+from tempfile import TemporaryDirectory
+from urllib.parse import SplitResult, urlsplit
 
 from governance.exceptions import GovernanceError
 
 DEFAULT_TIMEOUT = 60
+_URL_CREDENTIALS = re.compile(r"(?<=://)[^/@\s]+@")
 
 
 class GitError(GovernanceError):
     code = "git_failed"
+
+
+class GitUnreachable(GitError):
+    """The host did not answer, or answered with a server error: worth retrying later."""
+
+    code = "unreachable"
+
+
+class GitCommandFailed(GitError):
+    """git exited with an error; `stderr` keeps all it said, for callers that tell failures apart."""
+
+    def __init__(self, message: str, *, stderr: str):
+        super().__init__(message)
+        self.stderr = stderr
+
+
+class GitTimedOut(GitError):
+    """git ran past its time limit and was stopped, together with every process it started."""
 
 
 def _git_environment() -> dict[str, str]:
@@ -41,17 +67,45 @@ def git_run(
     """Run `git ARGS` and return its standard output; GitError says what failed."""
     command = ["git", "-c", "core.hooksPath=/dev/null", "-c", "protocol.ext.allow=never", *args]
     try:
-        completed = subprocess.run(
-            command, cwd=cwd, input=stdin, capture_output=True, timeout=timeout, env=_git_environment(), check=False
+        # A process group of its own, so a timeout also stops the helpers git starts (git-remote-https,
+        # ssh, upload-pack) that would otherwise keep the output pipes open.
+        process = subprocess.Popen(
+            command,
+            cwd=cwd,
+            stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=_git_environment(),
+            process_group=0,
         )
-    except subprocess.TimeoutExpired:
-        raise GitError(f"git {args[0]} took longer than {timeout:g} s and was stopped") from None
     except FileNotFoundError:
         raise GitError("git is not installed: install the git package") from None
-    if completed.returncode != 0:
-        message = completed.stderr.decode("utf-8", "replace").strip().splitlines()
-        raise GitError(f"git {args[0]} failed: {message[-1] if message else f'exit {completed.returncode}'}")
-    return completed.stdout
+    with process:
+        try:
+            stdout, stderr = process.communicate(stdin, timeout=timeout)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
+            process.communicate()
+            raise GitTimedOut(f"git {_subcommand(args)} took longer than {timeout:g} s and was stopped") from None
+    if process.returncode != 0:
+        said = _URL_CREDENTIALS.sub("", stderr.decode("utf-8", "replace").strip())
+        lines = said.splitlines()
+        raise GitCommandFailed(
+            f"git {_subcommand(args)} failed: {lines[-1] if lines else f'exit {process.returncode}'}", stderr=said
+        )
+    return stdout
+
+
+def _subcommand(args: tuple[str, ...]) -> str:
+    """`fetch` in `-c key=value fetch …`, for messages."""
+    words = iter(args)
+    for word in words:
+        if word in ("-c", "-C"):
+            next(words, None)
+        elif not word.startswith("-"):
+            return word
+    return args[0] if args else "(nothing)"
 
 
 def local_repository_commit(
@@ -71,3 +125,212 @@ def local_repository_commit(
     git_run("add", "--all", cwd=path)
     git_run("commit", "--quiet", "--allow-empty", "-m", message, cwd=path)
     return git_run("rev-parse", "HEAD", cwd=path).decode().strip()
+
+
+PROOF_FILE_PATH = ".dataset-opt-out"
+REMOTE_URL_PREFIXES = ("https://", "http://", "ssh://", "git://", "file://")
+REGULAR_FILE_MODES = (b"100644", b"100755")
+
+# What git and curl say when the network, not the repository, is the problem, and how we say it.
+# Checked first, because some resolvers add "not found" to a failed host name lookup.
+_NETWORK_FAILURES = (
+    (re.compile(r"could not resolve host", re.I), "its name could not be resolved"),
+    (re.compile(r"connection refused", re.I), "the connection was refused"),
+    (re.compile(r"connection timed out|operation timed out", re.I), "the connection timed out"),
+    (re.compile(r"failed to connect|couldn't connect", re.I), "the connection failed"),
+    (re.compile(r"connection reset", re.I), "the connection was reset"),
+    (re.compile(r"connection closed", re.I), "the connection was closed"),
+    (re.compile(r"returned error: 5\d\d", re.I), "the server answered with an error"),
+)
+_UNREADABLE_REPOSITORY = re.compile(
+    r"not found|does not appear to be a git repository|returned error: 404|authentication failed"
+    r"|could not read (username|password)|repository not exported|access denied",
+    re.I,
+)
+# Checked after the two above, because these also accompany a missing or private repository.
+_TRANSFER_FAILURES = re.compile(
+    r"unable to access|early eof|unexpected disconnect|remote end hung up unexpectedly", re.I
+)
+_NO_DEFAULT_BRANCH = re.compile(r"couldn't find remote ref HEAD", re.I)
+
+
+@dataclass(frozen=True)
+class ProofFile:
+    """One file as found at the head of a repository's default branch."""
+
+    commit: str  # SHA of the default branch's head that was read
+    content: bytes | None  # the file's bytes, or None when the file is not in that commit
+    too_large: bool = False  # the file exists but is over max_bytes (content is None then)
+
+
+def proof_file_fetch(
+    clone_url: str, *, path: str = PROOF_FILE_PATH, timeout: float = 30, max_bytes: int = 4096
+) -> ProofFile:
+    """Read one file from the head of a repository's default branch without fetching the rest."""
+    remote = _remote_url_checked(clone_url)
+    _proof_path_checked(path)
+    if max_bytes < 0:
+        raise GitError("the proof file size limit cannot be negative")
+    deadline = time.monotonic() + timeout
+    # blob:limit=N leaves out blobs of N bytes and more; a file of exactly max_bytes is still wanted.
+    blob_filter = f"blob:limit={max_bytes + 1}"
+    try:
+        with TemporaryDirectory(prefix="governance-proof-") as scratch:
+            _git_before(deadline, "init", "--quiet", "--bare", ".", cwd=scratch)
+            try:
+                # The remote exists only in this command's configuration, already registered as a promisor
+                # with its filter: git then writes neither it nor its URL into the scratch repository, so
+                # the local reads below can never fall back to fetching the blobs the filter left out.
+                _git_before(
+                    deadline,
+                    *_transport_options(remote, timeout),
+                    "-c",
+                    f"remote.origin.url={clone_url}",
+                    "-c",
+                    "remote.origin.promisor=true",
+                    "-c",
+                    f"remote.origin.partialclonefilter={blob_filter}",
+                    "-c",
+                    "maintenance.auto=false",
+                    "fetch",
+                    "--quiet",
+                    "--depth=1",
+                    "--no-tags",
+                    "--no-recurse-submodules",
+                    f"--filter={blob_filter}",
+                    *_upload_pack_options(remote),
+                    "origin",
+                    "HEAD",
+                    cwd=scratch,
+                )
+            except GitCommandFailed as failure:
+                raise _remote_failure(failure, remote) from None
+            commit = _git_before(deadline, "rev-parse", "--verify", "FETCH_HEAD^{commit}", cwd=scratch).decode().strip()
+            blob_sha = _regular_file_blob(
+                _git_before(deadline, "--literal-pathspecs", "ls-tree", "-z", "FETCH_HEAD", "--", path, cwd=scratch),
+                path,
+            )
+            if blob_sha is None:
+                return ProofFile(commit=commit, content=None)
+            found = _git_before(deadline, "cat-file", "--batch-check", cwd=scratch, stdin=f"{blob_sha}\n".encode())
+            # "<sha> missing" when the filter left the blob out; a server that ignores filters sends it anyway.
+            size = found.split()[-1]
+            if size == b"missing" or int(size) > max_bytes:
+                return ProofFile(commit=commit, content=None, too_large=True)
+            content = _git_before(deadline, "cat-file", "blob", blob_sha, cwd=scratch)
+            return ProofFile(commit=commit, content=content)
+    except GitTimedOut:
+        raise _timeout_failure(remote, timeout) from None
+
+
+def remote_head(clone_url: str, *, timeout: float = 30) -> str:
+    """The commit SHA of the remote's HEAD (`git ls-remote URL HEAD`), classified the same way."""
+    remote = _remote_url_checked(clone_url)
+    try:
+        # An empty working directory, so no repository's configuration around the caller applies.
+        with TemporaryDirectory(prefix="governance-remote-") as scratch:
+            listing = git_run(
+                *_transport_options(remote, timeout), "ls-remote", clone_url, "HEAD", cwd=scratch, timeout=timeout
+            )
+    except GitTimedOut:
+        raise _timeout_failure(remote, timeout) from None
+    except GitCommandFailed as failure:
+        raise _remote_failure(failure, remote) from None
+    for line in listing.decode("utf-8", "replace").splitlines():
+        sha, _, name = line.partition("\t")
+        if name == "HEAD":
+            return sha
+    raise GitError(f"the repository {_shown(remote)} has no commits")
+
+
+def _remote_url_checked(clone_url: str) -> SplitResult:
+    if any(character < " " or character == "\x7f" for character in clone_url):
+        raise GitError("the repository URL contains control characters")
+    if not clone_url.startswith(REMOTE_URL_PREFIXES):
+        raise GitError("only https://, http://, ssh://, git:// and file:// repository URLs can be read")
+    try:
+        remote = urlsplit(clone_url)
+    except ValueError:
+        raise GitError("the repository URL is not a valid URL") from None
+    if remote.scheme != "file" and not remote.hostname:
+        raise GitError("the repository URL names no host")
+    if remote.scheme == "file" and not remote.path.strip("/"):
+        raise GitError("the repository URL names no path")
+    return remote
+
+
+def _proof_path_checked(path: str) -> None:
+    parts = path.split("/")
+    if (
+        not path
+        or path.startswith("/")
+        or any(part in ("", ".", "..") for part in parts)
+        or any(character < " " or character == "\x7f" for character in path)
+    ):
+        raise GitError(f"the proof file must be a plain path inside the repository, such as {PROOF_FILE_PATH}")
+
+
+def _transport_options(remote: SplitResult, timeout: float) -> list[str]:
+    if remote.scheme == "file":
+        # git ≥ 2.38 refuses the file protocol in some contexts unless allowed outright.
+        return ["-c", "protocol.file.allow=always"]
+    if remote.scheme in ("http", "https"):
+        # curl gives up by itself on a transfer that stalls, instead of waiting to be killed.
+        return ["-c", "http.lowSpeedLimit=1000", "-c", f"http.lowSpeedTime={max(1, round(timeout))}"]
+    return []
+
+
+def _upload_pack_options(remote: SplitResult) -> list[str]:
+    if remote.scheme == "file":
+        # git runs a local upload-pack without our `-c` settings (GIT_CONFIG_PARAMETERS is cleared for it),
+        # so its filter support has to be switched on in its own command line.
+        return ["--upload-pack=git -c uploadpack.allowFilter=true upload-pack"]
+    return []
+
+
+def _git_before(deadline: float, *args: str, cwd: str | Path, stdin: bytes | None = None) -> bytes:
+    """git_run with whatever is left of a time budget shared by several commands."""
+    remaining = deadline - time.monotonic()
+    if remaining <= 0:
+        raise GitTimedOut(f"git {_subcommand(args)} had no time left to run")
+    return git_run(*args, cwd=cwd, timeout=remaining, stdin=stdin)
+
+
+def _regular_file_blob(listing: bytes, path: str) -> str | None:
+    """The blob SHA of `path` in `git ls-tree -z` output; None when it is absent or not a regular file."""
+    for entry in listing.split(b"\0"):
+        description, _, name = entry.partition(b"\t")
+        if name.decode("utf-8", "surrogateescape") != path:
+            continue
+        mode, kind, sha = description.split()
+        if kind == b"blob" and mode in REGULAR_FILE_MODES:
+            return sha.decode()
+    return None
+
+
+def _remote_failure(failure: GitCommandFailed, remote: SplitResult) -> GitError:
+    said = failure.stderr
+    shown = _shown(remote)
+    if _NO_DEFAULT_BRANCH.search(said):
+        return GitError(f"the repository {shown} has no commits")
+    for pattern, reason in _NETWORK_FAILURES:
+        if pattern.search(said):
+            return GitUnreachable(f"the host of {shown} could not be reached ({reason}); it will be retried later")
+    if _UNREADABLE_REPOSITORY.search(said):
+        return GitError(f"the repository {shown} could not be read: it does not exist or is private")
+    if _TRANSFER_FAILURES.search(said):
+        return GitUnreachable(f"the host of {shown} could not be reached; it will be retried later")
+    # The first line names the cause; later ones are git's generic advice ("Please make sure you have …").
+    first_line = said.splitlines()[0].removeprefix("fatal: ") if said else "no message"
+    return GitError(f"git could not read {shown}: {first_line}")
+
+
+def _timeout_failure(remote: SplitResult, timeout: float) -> GitUnreachable:
+    return GitUnreachable(
+        f"the host of {_shown(remote)} could not be reached within {timeout:g} s; it will be retried later"
+    )
+
+
+def _shown(remote: SplitResult) -> str:
+    """The URL without credentials, query or fragment, for messages."""
+    return f"{remote.scheme}://{remote.netloc.rpartition('@')[2]}{remote.path}"

@@ -20,6 +20,8 @@ class InventoryMatch:
     dataset: Dataset
     repositories: list[str]  # canonical names found in this dataset (capped)
     total: int
+    excluded: bool = False
+    reasons: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -35,11 +37,17 @@ LOOKUP_LIMIT = 50
 
 def inventory_lookup(*, text: str) -> InventoryLookup:
     """Which datasets hold a repository (or any repository under an owner); raises on unreadable input."""
+    from optout.selectors import exclusion_reasons, exclusions_covering, exclusions_of_namespace
+
     text = text.strip()
     try:
         ref = parse_repository(text)
         kind, canonical = "repository", ref.canonical
         entries = DatasetRepository.objects.filter(repository__canonical=canonical)
+
+        def exclusions(dataset):
+            return exclusions_covering(canonical=canonical, namespace=ref.namespace, dataset=dataset)
+
     except RepositoryParseError as repository_error:
         try:
             canonical = parse_namespace(text)
@@ -47,6 +55,10 @@ def inventory_lookup(*, text: str) -> InventoryLookup:
             raise repository_error from None
         kind = "namespace"
         entries = DatasetRepository.objects.filter(repository__namespace=canonical)
+
+        def exclusions(dataset):
+            return exclusions_of_namespace(namespace=canonical, dataset=dataset).filter(repository__isnull=True)
+
     matches = []
     for dataset in Dataset.objects.order_by("slug"):
         in_dataset = entries.filter(dataset=dataset)
@@ -54,7 +66,16 @@ def inventory_lookup(*, text: str) -> InventoryLookup:
             in_dataset.order_by("repository__canonical").values_list("repository__canonical", flat=True)[:LOOKUP_LIMIT]
         )
         total = len(names) if len(names) < LOOKUP_LIMIT else in_dataset.count()
-        matches.append(InventoryMatch(dataset=dataset, repositories=names, total=total))
+        in_force = list(exclusions(dataset))
+        matches.append(
+            InventoryMatch(
+                dataset=dataset,
+                repositories=names,
+                total=total,
+                excluded=bool(in_force),
+                reasons=tuple(exclusion_reasons(in_force)),
+            )
+        )
     return InventoryLookup(query=text, kind=kind, canonical=canonical, matches=matches)
 
 

@@ -50,7 +50,11 @@ def repositories_ensure(*, refs: Iterable[RepositoryRef]) -> dict[str, int]:
 
 def repository_ensure(*, text: str) -> Repository:
     """The repository a pasted spelling names, created when missing."""
-    ref = parse_repository(text)
+    return repository_from_ref(ref=parse_repository(text))
+
+
+def repository_from_ref(*, ref: RepositoryRef) -> Repository:
+    """The row of a parsed repository, created when missing; a known repository keeps its clone URL."""
     repository, _ = Repository.objects.get_or_create(canonical=ref.canonical, defaults=Repository.fields_from_ref(ref))
     return repository
 

@@ -186,3 +186,16 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
 }
+
+# Opt-out requests.
+PUBLIC_BASE_URL = (env_str("PUBLIC_BASE_URL", "http://127.0.0.1:8000") or "").rstrip("/")
+OPTOUT_AUTO_APPROVE = env_bool("OPTOUT_AUTO_APPROVE", default=True)
+OPTOUT_PROOF_DAYS = env_int("OPTOUT_PROOF_DAYS", 14, minimum=1)
+OPTOUT_CONFIRM_HOURS = env_int("OPTOUT_CONFIRM_HOURS", 48, minimum=1)
+OPTOUT_MAX_REPOSITORIES = env_int("OPTOUT_MAX_REPOSITORIES", 1000, minimum=1)
+OPTOUT_RECHECK_MINUTES = env_int("OPTOUT_RECHECK_MINUTES", 60, minimum=1)
+OPTOUT_SUBMISSIONS_PER_IP_PER_HOUR = env_int("OPTOUT_SUBMISSIONS_PER_IP_PER_HOUR", 10, minimum=1)
+OPTOUT_SUBMISSIONS_PER_EMAIL_PER_DAY = env_int("OPTOUT_SUBMISSIONS_PER_EMAIL_PER_DAY", 5, minimum=1)
+OPTOUT_VERIFY_INTERVAL_SECONDS = env_int("OPTOUT_VERIFY_INTERVAL_SECONDS", 30, minimum=0)
+OPTOUT_VERIFY_PER_IP_PER_HOUR = env_int("OPTOUT_VERIFY_PER_IP_PER_HOUR", 60, minimum=1)
+OPTOUT_GIT_TIMEOUT_SECONDS = env_int("OPTOUT_GIT_TIMEOUT_SECONDS", 30, minimum=1)

@@ -1,5 +1,5 @@
 from django.contrib import admin
-from django.urls import path
+from django.urls import include, path
 
 from governance import views
 
@@ -7,4 +7,5 @@ urlpatterns = [
     path("", views.home, name="governance-home"),
     path("healthz", views.healthz, name="governance-healthz"),
     path("admin/", admin.site.urls),
+    path("", include("optout.urls")),
 ]

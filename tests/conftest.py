@@ -1,9 +1,21 @@
 """Shared fixtures: the named roles, inline tasks, and real git repositories on disk."""
 
+import os
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+from urllib.parse import urlsplit
+
 import pytest
+from django.conf import settings as django_settings
 from django.contrib.auth.models import Permission
+from django.db import connection
 
 from governance.celery import app as celery_app
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture(autouse=True)
@@ -14,6 +26,18 @@ def tasks_run_inline(request):
     celery_app.conf.task_always_eager = inline
     yield
     celery_app.conf.task_always_eager = previous
+
+
+@pytest.fixture(scope="session", autouse=True)
+def test_database_left_by_everyone(django_db_setup, django_db_blocker):
+    """Close what a live server's request threads leave open, so the test database can be dropped."""
+    yield
+    with django_db_blocker.unblock(), connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
 
 
 @pytest.fixture(autouse=True)
@@ -57,3 +81,74 @@ def make_repository(tmp_path):
         return path
 
     return make
+
+
+@pytest.fixture
+def worker_process(tmp_path):
+    """`celery -A governance worker` in its own process, on a queue of its own, against the test database.
+
+    Tasks queued by the test process (and by a live server in it) go to that queue while the test runs.
+    """
+    if not django_settings.CELERY_BROKER_URL.startswith("redis://"):
+        pytest.fail("this test needs CELERY_BROKER_URL=redis://…; run it through make test")
+    queue = f"test-{uuid.uuid4().hex[:12]}"
+    node = f"{queue}@localhost"
+    test_database = connection.settings_dict["NAME"]
+    environment = {
+        **os.environ,
+        # The same server and credentials, but the database pytest-django created for this run.
+        "DATABASE_URL": urlsplit(os.environ["DATABASE_URL"])._replace(path=f"/{test_database}").geturl(),
+        "CELERY_BROKER_URL": django_settings.CELERY_BROKER_URL,
+        "CELERY_TASK_DEFAULT_QUEUE": queue,
+        "CELERY_TASK_ALWAYS_EAGER": "0",
+        "GOVERNANCE_DATA_DIR": str(tmp_path / "worker-data"),
+        "DJANGO_DEBUG": "1",
+    }
+    log_path = tmp_path / "worker.log"
+    log = open(log_path, "wb")  # noqa: SIM115 - closed after the worker stops
+    command = [sys.executable, "-m", "celery", "-A", "governance", "worker", "-Q", queue, "-n", node]
+    command += ["--concurrency", "2", "--loglevel", "INFO", "--without-gossip", "--without-mingle"]
+    process = subprocess.Popen(command, cwd=ROOT, env=environment, stdout=log, stderr=subprocess.STDOUT)
+    previous_queue = celery_app.conf.task_default_queue
+    try:
+        deadline = time.monotonic() + 60
+        while not celery_app.control.ping(destination=[node], timeout=1):
+            if process.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"the worker did not start:\n{log_path.read_text()[-3000:]}")
+        celery_app.conf.task_default_queue = queue
+        yield queue
+    finally:
+        celery_app.conf.task_default_queue = previous_queue
+        process.terminate()
+        process.wait(timeout=30)
+        log.close()
+
+
+@pytest.fixture
+def browser_page(monkeypatch):
+    """A page in headless Chromium from Debian's package, driven by Playwright."""
+    from playwright.sync_api import sync_playwright
+
+    if not Path("/usr/bin/chromium").exists():
+        pytest.fail("browser tests need Debian's chromium package: apt-get install chromium (.ci/run installs it)")
+    # Playwright's sync API runs an event loop in this thread; the ORM calls of the test are still synchronous.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path="/usr/bin/chromium",
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+            ],
+        )
+        page = browser.new_page()
+        page.set_default_timeout(20_000)
+        try:
+            yield page
+        finally:
+            browser.close()

@@ -8,8 +8,10 @@ from django.core.management import call_command
 
 from governance.git import git_run
 from governance.models import Dataset, DatasetRepository, InventoryImport
+from optout.models import Exclusion, OptOutRequest
 
-pytestmark = pytest.mark.django_db
+# The demo files requests whose mails leave on commit.
+pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def test_demo_builds_real_repositories_and_inventories_and_can_run_twice(data_dir):
@@ -32,8 +34,14 @@ def test_demo_builds_real_repositories_and_inventories_and_can_run_twice(data_di
     assert all(result.rows_failed == 2 for result in InventoryImport.objects.all())
     assert get_user_model().objects.get(username="admin").is_superuser
     assert "password" in out.getvalue()
+    states = set(OptOutRequest.objects.values_list("state", flat=True))
+    assert states >= {"active", "awaiting_proof", "awaiting_email", "in_review", "withdrawn", "expired"}
+    assert Exclusion.objects.filter(revoked_at__isnull=True).count() == 2  # a proven one and a takedown
+    assert out.getvalue().count("/opt-out/r/") == 5
 
-    call_command("demo", stdout=StringIO())
+    again = StringIO()
+    call_command("demo", stdout=again)
+    assert again.getvalue().count("/opt-out/r/") == 5 and OptOutRequest.objects.count() == 7
     assert counts == {
         slug: DatasetRepository.objects.filter(dataset__slug=slug).count()
         for slug in ["the-stack-demo", "starcoder-demo"]

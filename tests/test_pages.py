@@ -70,6 +70,8 @@ def test_an_outsider_without_staff_rights_cannot_open_the_admin(client, outsider
         "/admin/governance/datasetrepository/",
         "/admin/governance/inventoryimport/",
         "/admin/governance/inventoryimport/add/",
+        "/admin/optout/optoutrequest/",
+        "/admin/optout/exclusion/",
     ],
 )
 def test_a_maintainer_sees_the_inventory_admin_pages(client, maintainer, stack_inventory, url):

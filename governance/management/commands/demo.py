@@ -14,3 +14,5 @@ class Command(BaseCommand):
             f"Demo repositories: {summary.repositories_dir}\n"
             f"Admin: http://127.0.0.1:8000/admin/  user {summary.admin_username}  password {summary.admin_password}"
         )
+        for description, url in summary.status_pages.items():
+            self.stdout.write(f"Demo request, {description}: {url}")

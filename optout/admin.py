@@ -1,0 +1,69 @@
+from django.contrib import admin
+
+from optout.models import Exclusion, ExclusionSource, OptOutRequest, RequestEvent, Verification
+
+
+class ReadOnlyInline(admin.TabularInline):
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+class VerificationInline(ReadOnlyInline):
+    model = Verification
+    fields = ["repository", "namespace", "proof_repository", "method", "state", "attempts", "result", "verified_at"]
+    readonly_fields = fields
+
+
+class EventInline(ReadOnlyInline):
+    model = RequestEvent
+    fields = ["created_at", "kind", "message", "actor"]
+    readonly_fields = fields
+
+
+@admin.register(OptOutRequest)
+class OptOutRequestAdmin(admin.ModelAdmin):
+    list_display = ["id", "origin", "scope", "namespace", "state", "created_at", "confirmed_at", "verified_at"]
+    list_filter = ["state", "origin", "scope"]
+    search_fields = ["email", "namespace", "verifications__repository__canonical"]
+    inlines = [VerificationInline, EventInline]
+    # The history is append-only: the admin shows requests, domain functions change them.
+    readonly_fields = [field.name for field in OptOutRequest._meta.fields if field.name != "id"]
+    exclude = ["status_token_hash", "confirm_token_hash", "datasets"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class SourceInline(ReadOnlyInline):
+    model = ExclusionSource
+    fields = ["request", "reason", "created_at", "revoked_at"]
+    readonly_fields = fields
+
+
+@admin.register(Exclusion)
+class ExclusionAdmin(admin.ModelAdmin):
+    list_display = ["target_display", "scope", "dataset", "since", "revoked_at"]
+    list_filter = ["scope", "dataset", ("revoked_at", admin.EmptyFieldListFilter)]
+    search_fields = ["repository__canonical", "namespace"]
+    list_select_related = ["repository", "dataset"]
+    readonly_fields = ["scope", "repository", "namespace", "dataset", "since", "revoked_at"]
+    inlines = [SourceInline]
+
+    @admin.display(description="excluded")
+    def target_display(self, exclusion):
+        return exclusion.target
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

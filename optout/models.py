@@ -1,0 +1,226 @@
+"""Opt-out requests, their proofs, and the exclusion registry they feed."""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from governance.models import Dataset, Repository
+
+
+class OptOutRequest(models.Model):
+    class State(models.TextChoices):
+        AWAITING_EMAIL = "awaiting_email", "Waiting for e-mail confirmation"
+        AWAITING_PROOF = "awaiting_proof", "Waiting for proof"
+        VERIFIED = "verified", "Proof verified"
+        IN_REVIEW = "in_review", "In review"
+        ACTIVE = "active", "Excluded"
+        APPLIED = "applied", "Applied in a release"
+        REJECTED = "rejected", "Rejected"
+        EXPIRED = "expired", "Expired"
+        WITHDRAWN = "withdrawn", "Withdrawn"
+
+    class Scope(models.TextChoices):
+        REPOSITORIES = "repositories", "Listed repositories"
+        NAMESPACE = "namespace", "Everything under an owner"
+
+    class Origin(models.TextChoices):
+        OWNER = "owner", "Owner's request"
+        ADMINISTRATIVE = "administrative", "Administrative (e.g. legal takedown)"
+
+    OPEN_STATES = (State.AWAITING_EMAIL, State.AWAITING_PROOF, State.VERIFIED, State.IN_REVIEW)
+    MAX_REASON_LENGTH = 2000
+
+    origin = models.CharField(max_length=20, choices=Origin.choices, default=Origin.OWNER)
+    email = models.EmailField(blank=True, help_text="Never published")
+    scope = models.CharField(max_length=20, choices=Scope.choices, default=Scope.REPOSITORIES)
+    namespace = models.CharField(max_length=1100, blank=True, help_text="host/owner, for a namespace request")
+    all_datasets = models.BooleanField(default=True, help_text="Every dataset, including ones added later")
+    datasets = models.ManyToManyField(Dataset, blank=True, related_name="optout_requests")
+    reason = models.TextField(blank=True, max_length=MAX_REASON_LENGTH, help_text="Private: never published")
+    state = models.CharField(max_length=20, choices=State.choices, default=State.AWAITING_EMAIL, db_index=True)
+    proof_token = models.CharField(max_length=80, unique=True, help_text="What the owner commits as proof")
+    status_token_hash = models.CharField(max_length=64, unique=True, null=True, blank=True)
+    confirm_token_hash = models.CharField(max_length=64, unique=True, null=True, blank=True)
+    confirm_expires_at = models.DateTimeField(null=True, blank=True)
+    submitted_ip_hash = models.CharField(max_length=64, blank=True, db_index=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    proof_deadline = models.DateTimeField(null=True, blank=True)
+    verified_at = models.DateTimeField(null=True, blank=True)
+    decided_at = models.DateTimeField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    last_check_requested_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        permissions = [("review_optoutrequest", "Can review opt-out requests")]
+        indexes = [models.Index(fields=["email", "created_at"])]
+
+    def __str__(self) -> str:
+        return f"Request {self.pk} ({self.get_state_display()})"
+
+    @property
+    def is_open(self) -> bool:
+        return self.state in self.OPEN_STATES
+
+
+class Verification(models.Model):
+    """Proof of control for one repository, or for a namespace through one repository under it."""
+
+    class State(models.TextChoices):
+        PENDING = "pending", "Waiting for the proof file"
+        UNREACHABLE = "unreachable", "Could not reach the repository; retrying"
+        VERIFIED = "verified", "Verified"
+        EXPIRED = "expired", "Expired without proof"
+        WITHDRAWN = "withdrawn", "Withdrawn"
+
+    class Method(models.TextChoices):
+        PROOF_FILE = "proof_file", "Proof file committed to the default branch"
+        ADMINISTRATIVE = "administrative", "Administrative decision"
+
+    WAITING_STATES = (State.PENDING, State.UNREACHABLE)
+
+    request = models.ForeignKey(OptOutRequest, on_delete=models.CASCADE, related_name="verifications")
+    repository = models.ForeignKey(
+        Repository, null=True, blank=True, on_delete=models.PROTECT, related_name="+", help_text="What is excluded"
+    )
+    namespace = models.CharField(max_length=1100, blank=True, help_text="What is excluded, for a namespace")
+    proof_repository = models.ForeignKey(
+        Repository,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="Where the proof file is read (none for an administrative decision)",
+    )
+    method = models.CharField(max_length=20, choices=Method.choices, default=Method.PROOF_FILE)
+    state = models.CharField(max_length=20, choices=State.choices, default=State.PENDING, db_index=True)
+    attempts = models.PositiveIntegerField(default=0)
+    result = models.CharField(max_length=500, blank=True, help_text="The last check's outcome, as shown to the owner")
+    evidence = models.JSONField(default=dict, blank=True, help_text="commit, checked_at, url of a successful proof")
+    last_checked_at = models.DateTimeField(null=True, blank=True)
+    last_check_seconds = models.FloatField(null=True, blank=True, help_text="How long the last git read took")
+    next_check_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    verified_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(repository__isnull=False, namespace="") | Q(repository__isnull=True) & ~Q(namespace=""),
+                name="verification_one_target",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.target
+
+    @property
+    def target(self) -> str:
+        return self.repository.canonical if self.repository_id else self.namespace
+
+    @property
+    def scope(self) -> str:
+        return "repository" if self.repository_id else "namespace"
+
+
+class Exclusion(models.Model):
+    """The registry: a repository or namespace left out of one dataset (or of all: dataset empty)."""
+
+    class Scope(models.TextChoices):
+        REPOSITORY = "repository"
+        NAMESPACE = "namespace"
+
+    scope = models.CharField(max_length=20, choices=Scope.choices)
+    repository = models.ForeignKey(
+        Repository, null=True, blank=True, on_delete=models.PROTECT, related_name="exclusions"
+    )
+    namespace = models.CharField(max_length=1100, blank=True, db_index=True)
+    dataset = models.ForeignKey(
+        Dataset,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="exclusions",
+        help_text="Empty: every dataset, including ones added later",
+    )
+    since = models.DateTimeField(help_text="When it (last) came into force")
+    revoked_at = models.DateTimeField(null=True, blank=True, help_text="When its last source was withdrawn")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["repository", "dataset"],
+                condition=Q(dataset__isnull=False, repository__isnull=False),
+                name="exclusion_unique_repository_dataset",
+            ),
+            models.UniqueConstraint(
+                fields=["repository"],
+                condition=Q(dataset__isnull=True, repository__isnull=False),
+                name="exclusion_unique_repository_all",
+            ),
+            models.UniqueConstraint(
+                fields=["namespace", "dataset"],
+                condition=Q(dataset__isnull=False, repository__isnull=True),
+                name="exclusion_unique_namespace_dataset",
+            ),
+            models.UniqueConstraint(
+                fields=["namespace"],
+                condition=Q(dataset__isnull=True, repository__isnull=True),
+                name="exclusion_unique_namespace_all",
+            ),
+            models.CheckConstraint(
+                condition=Q(scope="repository", repository__isnull=False, namespace="")
+                | Q(scope="namespace", repository__isnull=True) & ~Q(namespace=""),
+                name="exclusion_one_target",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.target} from {self.dataset.slug if self.dataset_id else 'every dataset'}"
+
+    @property
+    def target(self) -> str:
+        return self.repository.canonical if self.repository_id else self.namespace
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None
+
+
+class ExclusionSource(models.Model):
+    """Why an exclusion is in force: one request; an exclusion holds while any source does."""
+
+    exclusion = models.ForeignKey(Exclusion, on_delete=models.PROTECT, related_name="sources")
+    request = models.ForeignKey(OptOutRequest, on_delete=models.PROTECT, related_name="exclusion_sources")
+    reason = models.CharField(max_length=50, default="opt-out", help_text="Public reason code: opt-out, legal, …")
+    created_at = models.DateTimeField(auto_now_add=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["exclusion", "request"], condition=Q(revoked_at__isnull=True), name="exclusion_source_once"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.reason} (request {self.request_id})"
+
+
+class RequestEvent(models.Model):
+    """Append-only history of a request, shown on its status page; never edited or deleted."""
+
+    request = models.ForeignKey(OptOutRequest, on_delete=models.PROTECT, related_name="events")
+    kind = models.CharField(max_length=40)
+    message = models.CharField(max_length=1000, help_text="Shown to the requester and maintainers")
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT)
+    ip_hash = models.CharField(max_length=64, blank=True, db_index=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["kind", "created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.created_at:%Y-%m-%d %H:%M} {self.kind}"

@@ -1,0 +1,23 @@
+"""Celery tasks for opt-out requests: each takes an id and calls one domain function."""
+
+from celery import shared_task
+
+from optout import services
+
+
+@shared_task(name="optout.tasks.optout_request_verify_task")
+def optout_request_verify_task(request_id: int) -> None:
+    services.optout_request_verify(request_id=request_id)
+
+
+@shared_task(name="optout.tasks.verification_check_task")
+def verification_check_task(verification_id: int) -> None:
+    services.verification_check(verification_id=verification_id)
+
+
+@shared_task(name="optout.tasks.verification_sweep")
+def verification_sweep() -> None:
+    """Re-check pending proofs that are due, and close what ran out of time."""
+    services.optout_requests_expire()
+    for request_id in services.verifications_due():
+        optout_request_verify_task.delay(request_id)

@@ -1,0 +1,57 @@
+"""The whole opt-out flow in a real browser, with a real worker on Redis and a real repository on disk."""
+
+import re
+import time
+
+import pytest
+from django.core import mail
+
+from optout.models import Exclusion, OptOutRequest
+from tests.optout_helpers import commit_proof
+
+
+@pytest.mark.worker
+@pytest.mark.django_db(transaction=True)
+def test_an_owner_opts_a_repository_out_proves_it_and_sees_it_excluded(
+    live_server, browser_page, worker_process, make_repository, settings
+):
+    settings.PUBLIC_BASE_URL = live_server.url
+    repository = make_repository("dana/parser", {"README.md": "# parser\n", "parser.py": "def parse(): ...\n"})
+    page = browser_page
+
+    # 1. The form, with a preview that shows the canonical name before anything is filed.
+    page.goto(f"{live_server.url}/opt-out/")
+    page.get_by_label("Repositories, one per line").fill(f"{repository.as_uri()}\n{repository.as_uri()}/\n")
+    page.get_by_label("Your e-mail address").fill("dana@example.org")
+    page.get_by_role("button", name="Preview").click()
+    assert page.locator("#preview-repositories li").all_inner_texts() == [repository.as_uri()]
+    assert not OptOutRequest.objects.exists()
+    page.get_by_role("button", name="Submit request").click()
+    page.get_by_role("heading", name="Check your inbox").wait_for()
+
+    # 2. The confirmation mail, read from the test outbox.
+    [confirmation_mail] = mail.outbox
+    link = re.search(r"https?://\S+/opt-out/confirm/\S+/", confirmation_mail.body).group(0)
+    page.goto(link)
+    page.get_by_role("button", name="Confirm my request").click()
+    page.get_by_role("heading", name="Your opt-out request").wait_for()
+    assert page.locator("#request-state").inner_text() == "Waiting for proof"
+
+    # 3. The proof, committed to the real repository; "Verify now" goes through Redis to the worker.
+    token = page.locator("#proof-token").inner_text().strip()
+    commit_proof(make_repository, "dana/parser", token)
+    page.get_by_role("button", name="Verify now").click()
+    deadline = time.monotonic() + 60
+    while page.locator("#request-state").inner_text() != "Excluded":
+        assert time.monotonic() < deadline, "the worker did not verify the proof within 60 s"
+        time.sleep(0.5)
+        page.reload()
+
+    # 4. The status page says so, with each step dated; the registry holds it.
+    assert "Proof found in commit" in page.locator("#verifications").inner_text()
+    history = page.locator("ol.timeline").inner_text()
+    assert "E-mail address confirmed" in history and "is now excluded" in history
+    assert re.search(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2} UTC", history)
+    exclusion = Exclusion.objects.get()
+    assert exclusion.repository.canonical == repository.as_uri() and exclusion.is_active
+    assert "dana@example.org" not in page.content()
