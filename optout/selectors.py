@@ -51,6 +51,20 @@ class StatusPage:
     datasets: list[Dataset]
 
     @property
+    def checking(self) -> bool:
+        """A check asked for from the page in the last two minutes may still be running."""
+        asked = self.request.last_check_requested_at
+        return bool(self.waiting and asked and asked > timezone.now() - timedelta(minutes=2))
+
+    @property
+    def fingerprint(self) -> str:
+        """Changes whenever anything the page shows about the proofs changes."""
+        parts = [self.request.state] + [
+            f"{v.pk}:{v.state}:{v.last_checked_at.isoformat() if v.last_checked_at else ''}" for v in self.verifications
+        ]
+        return "|".join(parts)
+
+    @property
     def waiting(self) -> int:
         """Repositories whose proof is still awaited."""
         return sum(1 for verification in self.verifications if verification.state in Verification.WAITING_STATES)

@@ -1,5 +1,6 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
+from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
@@ -119,6 +120,9 @@ def optout_status(request, token):
             messages.error(request, str(error))
         return _private(redirect("optout-request-status", token=token))
     page = selectors.request_status(request=optout_request)
+    if request.GET.get("format") == "json":
+        # For the page's own script: whether a check still runs, and whether anything changed.
+        return _private(JsonResponse({"checking": page.checking, "fingerprint": page.fingerprint}))
     return _private(render(request, "optout/status.html", {"page": page, "token": token}))
 
 

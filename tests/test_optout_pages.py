@@ -164,3 +164,39 @@ def test_the_lookup_shows_an_exclusion_with_its_public_reason_only(client, make_
     assert "status-excluded" in page and "(administrative)" in page
     assert "legal secret" not in page and "very private" not in page and "owner@example.org" not in page
     assert confirmation.request.proof_token not in page
+
+
+def test_a_post_without_the_csrf_token_is_refused(make_repository):
+    from django.test import Client
+
+    response = Client(enforce_csrf_checks=True).post("/opt-out/", form_data(repositories="a/b", action="submit"))
+    assert response.status_code == 403 and not OptOutRequest.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "scope"),
+    [
+        ("email", "a" * 250 + "@example.org", "repositories"),
+        ("repositories", "github.com/a/b\n" * 20_000, "repositories"),
+        ("namespace", "github.com/" + "a" * 1000, "namespace"),
+        ("proof_repository", "github.com/a/" + "b" * 1000, "namespace"),
+    ],
+)
+def test_every_field_has_a_size_limit(client, field, value, scope):
+    data = form_data(scope=scope, repositories="a/b", namespace="github.com/a", proof_repository="github.com/a/b")
+    data.update({field: value, "action": "submit"})
+    response = client.post("/opt-out/", data)
+    assert response.status_code == 400 and "at most" in response.content.decode()
+    assert not OptOutRequest.objects.exists()
+
+
+def test_the_status_page_reports_a_running_check_to_its_script(client, make_repository, settings):
+    settings.OPTOUT_VERIFY_INTERVAL_SECONDS = 0
+    confirmation = file_and_confirm(repositories=[make_repository("k/r", {"a": "1"}).as_uri()], email="k@example.org")
+    url = f"/opt-out/r/{confirmation.status_token}/"
+    before = client.get(url, {"format": "json"}).json()
+    assert before["checking"] is False and "k@example.org" not in str(before)
+    client.post(url, {"action": "verify"})  # runs inline here: the proof is still missing, so still waiting
+    after = client.get(url, {"format": "json"}).json()
+    assert after["checking"] is True and after["fingerprint"] != before["fingerprint"]
+    assert "status.js" in client.get(url).content.decode()
