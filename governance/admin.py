@@ -10,7 +10,15 @@ from django.shortcuts import redirect
 from django.utils.html import format_html
 
 from governance.exceptions import GovernanceError
-from governance.models import Dataset, DatasetRepository, InventoryImport, Repository
+from governance.models import (
+    BuildReport,
+    Dataset,
+    DatasetRepository,
+    InventoryImport,
+    PipelineToken,
+    Release,
+    Repository,
+)
 from governance.services import inventory_import_create
 
 admin.site.site_header = "Dataset governance"
@@ -137,3 +145,60 @@ class InventoryImportAdmin(admin.ModelAdmin):
         from django.template.response import TemplateResponse
 
         return TemplateResponse(request, "admin/governance/inventory_upload.html", context)
+
+
+@admin.register(Release)
+class ReleaseAdmin(admin.ModelAdmin):
+    list_display = ["dataset", "version", "created_at", "repositories", "namespaces", "blobs"]
+    list_filter = ["dataset"]
+    readonly_fields = ["dataset", "version", "created_at", "frozen_at", "path", "manifest"]
+
+    @admin.display(description="repositories")
+    def repositories(self, release):
+        return f"{release.counts.get('repositories', 0):,}"
+
+    @admin.display(description="namespaces")
+    def namespaces(self, release):
+        return f"{release.counts.get('namespaces', 0):,}"
+
+    @admin.display(description="blobs")
+    def blobs(self, release):
+        return f"{release.counts.get('blobs', 0):,}"
+
+    def has_add_permission(self, request):
+        return False  # published by manage.py publish_release or the schedule, never typed in
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(PipelineToken)
+class PipelineTokenAdmin(admin.ModelAdmin):
+    list_display = ["name", "prefix", "created_at", "last_used_at", "revoked_at"]
+    list_filter = [("revoked_at", admin.EmptyFieldListFilter)]
+    readonly_fields = ["name", "prefix", "created_at", "last_used_at"]
+    fields = ["name", "prefix", "datasets", "created_at", "last_used_at", "revoked_at"]
+    actions = ["revoke"]
+
+    def has_add_permission(self, request):
+        return False  # manage.py issue_token shows the secret once; the admin never could
+
+    @admin.action(description="Revoke the selected tokens")
+    def revoke(self, request, queryset):
+        from django.utils import timezone
+
+        revoked = queryset.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
+        self.message_user(request, f"{revoked} token(s) revoked; pipelines using them now get 401.")
+
+
+@admin.register(BuildReport)
+class BuildReportAdmin(admin.ModelAdmin):
+    list_display = ["build_id", "dataset", "release", "reported_at"]
+    list_filter = ["dataset"]
+    readonly_fields = ["dataset", "release", "build_id", "notes", "token", "reported_at"]
+
+    def has_add_permission(self, request):
+        return False

@@ -17,6 +17,10 @@ app.conf.beat_schedule = {
         "task": "governance.tasks.inventory_import_sweep",
         "schedule": crontab(minute="*/5"),
     },
+    "blob-listings-sweep": {
+        "task": "governance.tasks.blob_listings_sweep",
+        "schedule": crontab(minute="*/10"),
+    },
     "optout-verification-sweep": {
         "task": "optout.tasks.verification_sweep",
         "schedule": crontab(minute="*/5"),

@@ -132,3 +132,96 @@ class InventoryImport(models.Model):
 
     def __str__(self) -> str:
         return f"{self.dataset.slug} ← {self.source_name} ({self.status})"
+
+
+class Release(models.Model):
+    """Release N of a dataset's exclusion list: a folder of files that never changes once published."""
+
+    dataset = models.ForeignKey(Dataset, on_delete=models.PROTECT, related_name="releases")
+    version = models.PositiveIntegerField()
+    created_at = models.DateTimeField()
+    frozen_at = models.DateTimeField(help_text="The instant the registry was read")
+    path = models.CharField(max_length=500, help_text="Folder under GOVERNANCE_DATA_DIR")
+    manifest = models.JSONField(help_text="The signed manifest as published")
+
+    class Meta:
+        ordering = ["dataset", "-version"]
+        constraints = [models.UniqueConstraint(fields=["dataset", "version"], name="release_unique_version")]
+
+    def __str__(self) -> str:
+        return f"{self.dataset.slug} release {self.version}"
+
+    @property
+    def counts(self) -> dict:
+        return self.manifest.get("counts", {})
+
+
+class PipelineToken(models.Model):
+    """A build pipeline's credential for its datasets; only its hash is stored."""
+
+    name = models.CharField(max_length=200)
+    prefix = models.CharField(max_length=12, help_text="The token's first characters, to recognise it")
+    token_hash = models.CharField(max_length=64, unique=True)
+    datasets = models.ManyToManyField(Dataset, related_name="pipeline_tokens")
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True, help_text="Set to revoke the token")
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+
+class BuildReport(models.Model):
+    """A pipeline saying that build X applied release N."""
+
+    dataset = models.ForeignKey(Dataset, on_delete=models.PROTECT, related_name="build_reports")
+    release = models.ForeignKey(Release, on_delete=models.PROTECT, related_name="build_reports")
+    build_id = models.CharField(max_length=200)
+    notes = models.CharField(max_length=2000, blank=True)
+    token = models.ForeignKey(PipelineToken, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    reported_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-reported_at"]
+        constraints = [models.UniqueConstraint(fields=["dataset", "build_id"], name="build_report_unique_build")]
+
+    def __str__(self) -> str:
+        return f"{self.build_id} applied {self.release}"
+
+
+class RepositoryBlob(models.Model):
+    """One file blob of a listed repository (git ls-tree, no content read), for blob-level exclusion."""
+
+    repository = models.ForeignKey(Repository, on_delete=models.CASCADE, related_name="blobs")
+    blob_id = models.CharField(max_length=40, db_index=True)
+    size = models.BigIntegerField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["repository", "blob_id"], name="repository_blob_unique")]
+
+    def __str__(self) -> str:
+        return self.blob_id
+
+
+class BlobListing(models.Model):
+    """When a repository's blobs were last listed, at which commit, and how it went."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued"
+        RUNNING = "running"
+        DONE = "done"
+        FAILED = "failed"
+
+    repository = models.OneToOneField(Repository, on_delete=models.CASCADE, related_name="blob_listing")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED, db_index=True)
+    commit = models.CharField(max_length=64, blank=True)
+    blobs = models.PositiveIntegerField(default=0)
+    skipped = models.PositiveIntegerField(default=0, help_text="License texts and trivial files left out")
+    error = models.CharField(max_length=500, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"{self.repository} ({self.status})"

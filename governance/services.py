@@ -290,3 +290,31 @@ def inventory_import_sweep() -> list[int]:
     for import_id in waiting:
         inventory_import_task.delay(import_id)
     return waiting
+
+
+def inventory_add(*, dataset: Dataset, items: list) -> dict:
+    """Register repositories (and commits) sent by a pipeline; each bad item fails alone, in input order."""
+    from governance.inventory_files import normalize_commit
+
+    batch = _InventoryBatch(dataset)
+    results = []
+    for item in items:
+        text, commit = (item.get("repository"), item.get("commit")) if isinstance(item, dict) else (item, None)
+        problem = None
+        if not isinstance(text, str) or not text.strip():
+            problem = 'an entry needs a repository: a string, or {"repository": ..., "commit": ...}'
+        else:
+            commit, problem = normalize_commit(commit)
+        if problem is None:
+            try:
+                ref = parse_repository(text)
+            except RepositoryParseError as error:
+                problem = str(error)
+        if problem:
+            results.append({"input": item, "error": {"code": "invalid", "detail": problem}})
+            continue
+        batch.add(ref, commit)
+        results.append({"input": item, "repository": ref.canonical})
+    with transaction.atomic():
+        added, updated = batch.write() if batch.entries else (0, 0)
+    return {"added": added, "updated": updated, "results": results}

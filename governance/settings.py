@@ -159,6 +159,17 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 100,
+    "DEFAULT_AUTHENTICATION_CLASSES": ["governance.api.authentication.PipelineTokenAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_THROTTLE_CLASSES": ["governance.api.throttles.PipelineOrAnonymousThrottle"],
+    "DEFAULT_THROTTLE_RATES": {
+        "anonymous": env_str("API_ANONYMOUS_RATE", "120/min"),
+        "pipeline": env_str("API_PIPELINE_RATE", "3000/min"),
+    },
+    "EXCEPTION_HANDLER": "governance.api.errors.api_exception_handler",
+    "UNAUTHENTICATED_USER": None,
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Dataset governance portal API",
@@ -199,3 +210,7 @@ OPTOUT_SUBMISSIONS_PER_EMAIL_PER_DAY = env_int("OPTOUT_SUBMISSIONS_PER_EMAIL_PER
 OPTOUT_VERIFY_INTERVAL_SECONDS = env_int("OPTOUT_VERIFY_INTERVAL_SECONDS", 30, minimum=0)
 OPTOUT_VERIFY_PER_IP_PER_HOUR = env_int("OPTOUT_VERIFY_PER_IP_PER_HOUR", 60, minimum=1)
 OPTOUT_GIT_TIMEOUT_SECONDS = env_int("OPTOUT_GIT_TIMEOUT_SECONDS", 30, minimum=1)
+
+# Release signing: embedded mode makes its own key; production gives one (or sets AUTOCREATE on purpose).
+SIGNING_KEY_FILE = env_str("GOVERNANCE_SIGNING_KEY_FILE", "") or ""
+SIGNING_KEY_AUTOCREATE = env_bool("GOVERNANCE_SIGNING_KEY_AUTOCREATE", default=DEBUG)

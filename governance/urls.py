@@ -8,4 +8,5 @@ urlpatterns = [
     path("healthz", views.healthz, name="governance-healthz"),
     path("admin/", admin.site.urls),
     path("", include("optout.urls")),
+    path("", include("governance.api.urls")),
 ]

@@ -49,6 +49,7 @@ class StatusPage:
     verifications: list[Verification]
     events: list
     datasets: list[Dataset]
+    releases: list = None
 
     @property
     def checking(self) -> bool:
@@ -70,12 +71,49 @@ class StatusPage:
         return sum(1 for verification in self.verifications if verification.state in Verification.WAITING_STATES)
 
 
+@dataclass
+class ReleaseLine:
+    dataset: Dataset
+    version: int
+    published_at: object
+    builds: list  # BuildReport rows of this release or later ones
+
+
+def request_releases(*, request: OptOutRequest) -> list[ReleaseLine]:
+    """Per dataset, the first published release that carries this request's exclusions, and the builds since."""
+    from governance.models import BuildReport, Release
+
+    sources = request.exclusion_sources.filter(revoked_at__isnull=True, exclusion__revoked_at__isnull=True)
+    since = sources.aggregate(first=Min("exclusion__since"))["first"]
+    if since is None:
+        return []
+    datasets = Dataset.objects.all() if request.all_datasets else request.datasets.all()
+    lines = []
+    for dataset in datasets.order_by("slug"):
+        first = Release.objects.filter(dataset=dataset, frozen_at__gte=since).order_by("version").first()
+        if first is None:
+            continue
+        builds = list(
+            BuildReport.objects.filter(dataset=dataset, release__version__gte=first.version)
+            .select_related("release")
+            .order_by("reported_at")[:20]
+        )
+        lines.append(ReleaseLine(dataset=dataset, version=first.version, published_at=first.created_at, builds=builds))
+    return lines
+
+
 def request_status(*, request: OptOutRequest) -> StatusPage:
     """Everything a requester's private status page shows."""
     verifications = list(request.verifications.select_related("repository", "proof_repository"))
     events = list(request.events.only("kind", "message", "created_at"))
     datasets = list(Dataset.objects.all()) if request.all_datasets else list(request.datasets.all())
-    return StatusPage(request=request, verifications=verifications, events=events, datasets=datasets)
+    return StatusPage(
+        request=request,
+        verifications=verifications,
+        events=events,
+        datasets=datasets,
+        releases=request_releases(request=request),
+    )
 
 
 def review_queue(*, state: str | None = None, older_than_days: int | None = None):
@@ -93,3 +131,52 @@ def review_queue(*, state: str | None = None, older_than_days: int | None = None
 
 def review_counts() -> dict[str, int]:
     return dict(OptOutRequest.objects.values_list("state").annotate(count=Count("id")).values_list("state", "count"))
+
+
+def exclusions_check(*, dataset: Dataset, inputs: list, release_rows=None) -> list[dict]:
+    """Answer a batch in input order: excluded or not, with public reasons; an unreadable entry gets its own error.
+
+    Against the live registry, or against `release_rows` ({(target, scope): reasons}) of a published release.
+    """
+    from governance.identity import RepositoryParseError, parse_repository
+
+    parsed: list = []
+    for item in inputs:
+        if not isinstance(item, str):
+            parsed.append(RepositoryParseError(f"{str(item)[:80]!r} is not text: send repositories as strings"))
+            continue
+        try:
+            parsed.append(parse_repository(item))
+        except RepositoryParseError as error:
+            parsed.append(error)
+    refs = [ref for ref in parsed if not isinstance(ref, Exception)]
+    canonicals = {ref.canonical for ref in refs}
+    chains = {ref.canonical: _namespace_chain(ref.namespace) for ref in refs}
+    namespaces = {namespace for chain in chains.values() for namespace in chain}
+
+    reasons: dict[tuple[str, str], set[str]] = {}
+    if release_rows is not None:
+        for key, row_reasons in release_rows(canonicals, namespaces).items():
+            reasons.setdefault(key, set()).update(row_reasons)
+    else:
+        sources = (
+            Exclusion.objects.filter(revoked_at__isnull=True)
+            .filter(Q(dataset=dataset) | Q(dataset__isnull=True))
+            .filter(Q(repository__canonical__in=canonicals) | Q(repository__isnull=True, namespace__in=namespaces))
+            .filter(sources__revoked_at__isnull=True)
+            .values_list("repository__canonical", "namespace", "sources__reason")
+        )
+        for canonical, namespace, reason in sources:
+            key = (canonical, "repository") if canonical else (namespace, "namespace")
+            reasons.setdefault(key, set()).add(reason)
+
+    results = []
+    for item, ref in zip(inputs, parsed, strict=True):
+        if isinstance(ref, Exception):
+            results.append({"input": item, "error": {"code": getattr(ref, "code", "invalid"), "detail": str(ref)}})
+            continue
+        found = set(reasons.get((ref.canonical, "repository"), ()))
+        for namespace in chains[ref.canonical]:
+            found |= reasons.get((namespace, "namespace"), set())
+        results.append({"input": item, "repository": ref.canonical, "excluded": bool(found), "reasons": sorted(found)})
+    return results

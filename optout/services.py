@@ -11,6 +11,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from governance.exceptions import GovernanceError
@@ -546,3 +547,26 @@ def exclusion_administrative(
             )
             _activate(request, [verification])
     return request
+
+
+def optout_requests_applied(*, report) -> int:
+    """A build applied a release: every active request whose exclusions that release carried is now applied."""
+    from optout.models import ExclusionSource
+
+    release = report.release
+    carried = ExclusionSource.objects.filter(
+        revoked_at__isnull=True,
+        exclusion__revoked_at__isnull=True,
+        exclusion__since__lte=release.frozen_at,
+        request__state=State.ACTIVE,
+    ).filter(Q(exclusion__dataset=release.dataset) | Q(exclusion__dataset__isnull=True))
+    request_ids = list(carried.values_list("request_id", flat=True).distinct())
+    message = (
+        f"Applied: excluded from release {release.version} of {release.dataset.slug}, "
+        f"applied by build {report.build_id} on {report.reported_at:%Y-%m-%d}."
+    )
+    for request in OptOutRequest.objects.filter(pk__in=request_ids, state=State.ACTIVE).select_for_update():
+        request.state = State.APPLIED
+        request.save(update_fields=["state"])
+        _event(request, "applied", message)
+    return len(request_ids)

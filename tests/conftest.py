@@ -28,18 +28,6 @@ def tasks_run_inline(request):
     celery_app.conf.task_always_eager = previous
 
 
-@pytest.fixture(scope="session", autouse=True)
-def test_database_left_by_everyone(django_db_setup, django_db_blocker):
-    """Close what a live server's request threads leave open, so the test database can be dropped."""
-    yield
-    with django_db_blocker.unblock(), connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            cursor.execute(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
-            )
-
-
 @pytest.fixture(autouse=True)
 def data_dir(settings, tmp_path):
     """Each test writes uploads, mails and releases into its own folder."""
@@ -124,8 +112,19 @@ def worker_process(tmp_path):
         log.close()
 
 
+@pytest.fixture(scope="session")
+def live_server_connections_closed(django_db_setup, django_db_blocker):
+    """At the end of the run, close what a live server's threads leave open, so the test database can be dropped."""
+    yield
+    with django_db_blocker.unblock(), connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+
+
 @pytest.fixture
-def browser_page(monkeypatch):
+def browser_page(monkeypatch, live_server_connections_closed):
     """A page in headless Chromium from Debian's package, driven by Playwright."""
     from playwright.sync_api import sync_playwright
 

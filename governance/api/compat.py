@@ -1,0 +1,45 @@
+"""POST /api/v2/query/urls/: the shape existing opt-out clients already speak, answered from our registry."""
+
+from drf_spectacular.utils import OpenApiRequest, extend_schema
+from rest_framework.exceptions import ParseError
+from rest_framework.parsers import BaseParser
+from rest_framework.response import Response
+
+from governance.api import serializers
+from governance.api.views import PayloadTooLarge, PipelineView
+
+
+class PlainTextParser(BaseParser):
+    media_type = "text/plain"
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        try:
+            return stream.read().decode("utf-8")
+        except UnicodeDecodeError:
+            raise ParseError("The body must be UTF-8 text: one URL per line.") from None
+
+
+class QueryUrls(PipelineView):
+    parser_classes = [PlainTextParser]
+
+    @extend_schema(
+        request=OpenApiRequest(request=str, encoding=None),
+        responses=serializers.CompatOutputSerializer,
+        summary="Opt-out status of up to 10,000 URLs, one per line (compatible with existing clients)",
+    )
+    def post(self, request):
+        from optout.selectors import exclusions_check
+
+        if not isinstance(request.data, str):
+            raise ParseError("Send the URLs as text/plain, one per line.")
+        # Blank lines are skipped; every other line is echoed back exactly as sent.
+        urls = [line.rstrip("\r") for line in request.data.split("\n") if line.strip()]
+        if len(urls) > serializers.MAX_BATCH:
+            raise PayloadTooLarge(f"{len(urls):,} URLs: send at most {serializers.MAX_BATCH:,} per call.")
+        datasets = list(request.user.token.datasets.all())
+        excluded = [False] * len(urls)
+        for dataset in datasets:
+            for index, result in enumerate(exclusions_check(dataset=dataset, inputs=[url.strip() for url in urls])):
+                excluded[index] = excluded[index] or bool(result.get("excluded"))
+        answer = [{"url": url, "optOut": flag, "optIn": False} for url, flag in zip(urls, excluded, strict=True)]
+        return Response(serializers.CompatOutputSerializer({"urls": answer}).data)

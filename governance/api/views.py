@@ -1,0 +1,282 @@
+"""The pipeline API (/api/v1/): thin views over selectors and domain functions."""
+
+import hashlib
+from pathlib import Path
+
+from django.conf import settings
+from django.db.models import Max
+from django.http import FileResponse, HttpResponse, StreamingHttpResponse
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import status
+from rest_framework.exceptions import APIException, NotAuthenticated, NotFound, ParseError, PermissionDenied
+from rest_framework.pagination import PageNumberPagination
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from governance import publication
+from governance.api import serializers
+from governance.api.authentication import HasPipelineToken, token_covers
+from governance.exceptions import GovernanceError
+from governance.models import Dataset, Release
+from governance.signing import public_keys
+
+RELEASE_FILES = {"manifest.json", "repositories.jsonl", "repositories.parquet", "blobs.parquet", "changes.jsonl"}
+CONTENT_TYPES = {
+    ".json": "application/json",
+    ".jsonl": "application/x-ndjson",
+    ".parquet": "application/vnd.apache.parquet",
+}
+IMMUTABLE = "public, max-age=31536000, immutable"
+
+
+class PayloadTooLarge(APIException):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_code = "too_large"
+
+
+class BoundedBodyMixin:
+    """Refuse an oversized body before parsing it (413), instead of reading it all."""
+
+    max_body_bytes = 4 * 1024 * 1024
+
+    def initial(self, request, *args, **kwargs):
+        if request.method in ("POST", "PUT", "PATCH"):
+            try:
+                length = int(request.META.get("CONTENT_LENGTH") or 0)
+            except ValueError:
+                raise ParseError("Content-Length is not a number.") from None
+            if length > self.max_body_bytes:
+                raise PayloadTooLarge(f"The body is {length:,} bytes; the limit is {self.max_body_bytes:,}.")
+        super().initial(request, *args, **kwargs)
+
+
+class PipelineView(BoundedBodyMixin, APIView):
+    """An endpoint for build pipelines only: a token is required, and a missing one is explained."""
+
+    permission_classes = [HasPipelineToken]
+
+    def permission_denied(self, request, message=None, code=None):
+        if request.authenticators and not request.successful_authenticator:
+            raise NotAuthenticated(HasPipelineToken.message)
+        super().permission_denied(request, message=message, code=code)
+
+
+def _dataset(slug: str) -> Dataset:
+    dataset = Dataset.objects.filter(slug=slug).first()
+    if dataset is None:
+        raise NotFound(f"No dataset {slug!r}. GET /api/v1/datasets/ lists them.")
+    return dataset
+
+
+def _release(dataset: Dataset, version: str) -> Release:
+    releases = dataset.releases.order_by("-version")
+    release = releases.first() if version == "latest" else releases.filter(version=int(version)).first()
+    if release is None:
+        raise NotFound(
+            f"{dataset.slug} has no release {version}."
+            if version != "latest"
+            else f"{dataset.slug} has no release yet."
+        )
+    return release
+
+
+def release_payload(request, release: Release) -> dict:
+    base = f"/api/v1/datasets/{release.dataset.slug}/releases/{release.version}"
+    manifest = release.manifest
+    return {
+        "dataset": release.dataset.slug,
+        "version": release.version,
+        "created_at": release.created_at,
+        "previous": manifest.get("previous"),
+        "counts": manifest.get("counts", {}),
+        "key_id": manifest.get("key_id", ""),
+        "manifest_url": request.build_absolute_uri(f"{base}/manifest.json"),
+        "changes_url": request.build_absolute_uri(f"{base}/changes/"),
+        "files": [{**info, "url": request.build_absolute_uri(f"{base}/{info['name']}")} for info in manifest["files"]],
+    }
+
+
+def _etag_matches(request, etag: str) -> bool:
+    return etag in [tag.strip() for tag in request.headers.get("If-None-Match", "").split(",")]
+
+
+class DatasetList(APIView):
+    @extend_schema(responses=serializers.DatasetSerializer(many=True), summary="Datasets with their latest release")
+    def get(self, request):
+        paginator = PageNumberPagination()
+        datasets = paginator.paginate_queryset(
+            Dataset.objects.annotate(latest_release=Max("releases__version")).order_by("slug"), request, view=self
+        )
+        payload = [
+            {
+                "slug": dataset.slug,
+                "name": dataset.name,
+                "description": dataset.description,
+                "latest_release": dataset.latest_release,
+                "allowed_licenses": dataset.allowed_licenses,
+                "no_license": dataset.no_license,
+            }
+            for dataset in datasets
+        ]
+        return paginator.get_paginated_response(serializers.DatasetSerializer(payload, many=True).data)
+
+
+class ReleaseList(APIView):
+    @extend_schema(responses=serializers.ReleaseSerializer(many=True), summary="Releases of a dataset, newest first")
+    def get(self, request, slug):
+        dataset = _dataset(slug)
+        paginator = PageNumberPagination()
+        releases = paginator.paginate_queryset(
+            dataset.releases.select_related("dataset").order_by("-version"), request, view=self
+        )
+        payload = [release_payload(request, release) for release in releases]
+        return paginator.get_paginated_response(serializers.ReleaseSerializer(payload, many=True).data)
+
+
+class ReleaseDetail(APIView):
+    @extend_schema(responses=serializers.ReleaseSerializer, summary="One release (or `latest`) with its files")
+    def get(self, request, slug, version):
+        release = _release(_dataset(slug), version)
+        etag = f'"{release.manifest.get("signature", "")[:32]}-{release.version}"'
+        if _etag_matches(request, etag):
+            return Response(status=status.HTTP_304_NOT_MODIFIED, headers={"ETag": etag})
+        cache = IMMUTABLE if version != "latest" else "public, max-age=60"
+        return Response(
+            serializers.ReleaseSerializer(release_payload(request, release)).data,
+            headers={"ETag": etag, "Cache-Control": cache},
+        )
+
+
+class ReleaseFile(APIView):
+    @extend_schema(responses={(200, "application/octet-stream"): bytes}, summary="A file of a release, as published")
+    def get(self, request, slug, version, name):
+        if name not in RELEASE_FILES:
+            raise NotFound(f"A release has no file {name!r}: it has {', '.join(sorted(RELEASE_FILES))}.")
+        release = _release(_dataset(slug), version)
+        path = publication.release_folder(release) / name
+        if name == "manifest.json":
+            digest = hashlib.sha256(path.read_bytes()).hexdigest()
+        else:
+            digest = next(info["sha256"] for info in release.manifest["files"] if info["name"] == name)
+        etag = f'"{digest}"'
+        if _etag_matches(request, etag):
+            return HttpResponse(status=304, headers={"ETag": etag})
+        # FileResponse closes the file when the response is done.
+        response = FileResponse(open(path, "rb"), content_type=CONTENT_TYPES[Path(name).suffix])  # noqa: SIM115
+        response["ETag"] = etag
+        response["Cache-Control"] = IMMUTABLE if version != "latest" else "public, max-age=60"
+        return response
+
+
+class ReleaseChanges(APIView):
+    @extend_schema(
+        parameters=[OpenApiParameter("since", int, description="the release you have; default: the previous one")],
+        responses={(200, "application/x-ndjson"): str},
+        summary="Changes from release `since` to this one, as JSON lines with their version",
+    )
+    def get(self, request, slug, version):
+        dataset = _dataset(slug)
+        release = _release(dataset, version)
+        raw_since = request.query_params.get("since", "")
+        try:
+            since = int(raw_since) if raw_since else release.version - 1
+        except ValueError:
+            raise ParseError(f"since={raw_since!r} is not a release number.") from None
+        if not 0 <= since < release.version:
+            raise ParseError(f"since must be between 0 and {release.version - 1}.")
+        etag = f'"changes-{dataset.slug}-{since}-{release.version}-{release.manifest.get("signature", "")[:16]}"'
+        if _etag_matches(request, etag):
+            return HttpResponse(status=304, headers={"ETag": etag})
+        releases = list(dataset.releases.filter(version__gt=since, version__lte=release.version).order_by("version"))
+        response = StreamingHttpResponse(publication.changes_since_lines(releases), content_type="application/x-ndjson")
+        response["ETag"] = etag
+        response["Cache-Control"] = IMMUTABLE if version != "latest" else "public, max-age=60"
+        return response
+
+
+class KeyList(APIView):
+    @extend_schema(responses=serializers.KeySerializer(many=True), summary="Public keys that sign release manifests")
+    def get(self, request):
+        keys = [key.as_dict() for key in public_keys(keys_dir=Path(settings.DATA_DIR) / "keys")]
+        return Response(
+            serializers.KeySerializer(keys, many=True).data, headers={"Cache-Control": "public, max-age=300"}
+        )
+
+
+class Check(BoundedBodyMixin, APIView):
+    @extend_schema(
+        request=serializers.CheckInputSerializer,
+        responses=serializers.CheckOutputSerializer,
+        parameters=[OpenApiParameter("release", int, description="answer from this published release")],
+        summary="Which of up to 10,000 repositories are excluded, in input order",
+    )
+    def post(self, request, slug):
+        from optout.selectors import exclusions_check
+
+        dataset = _dataset(slug)
+        repositories = _batch(request, "repositories")
+        release_rows = None
+        if request.query_params.get("release"):
+            release = _release(dataset, request.query_params["release"])
+            release_rows = publication.release_lookup(release)
+        results = exclusions_check(dataset=dataset, inputs=repositories, release_rows=release_rows)
+        return Response(serializers.CheckOutputSerializer({"results": results}).data)
+
+
+def _batch(request, field: str) -> list:
+    if not isinstance(request.data, dict) or not isinstance(request.data.get(field), list):
+        raise ParseError(f'Send a JSON object: {{"{field}": [ ... ]}}.')
+    items = request.data[field]
+    if len(items) > serializers.MAX_BATCH:
+        raise PayloadTooLarge(f"{len(items):,} entries: send at most {serializers.MAX_BATCH:,} per call.")
+    return items
+
+
+class Inventory(PipelineView):
+    max_body_bytes = 16 * 1024 * 1024
+
+    @extend_schema(
+        request=serializers.InventoryInputSerializer,
+        responses=serializers.InventoryOutputSerializer,
+        summary="Register repositories (and commits) of a dataset build; needs a pipeline token",
+    )
+    def post(self, request, slug):
+        from governance.services import inventory_add
+
+        dataset = _dataset(slug)
+        if not token_covers(request, dataset):
+            raise PermissionDenied(f"This token is not for {dataset.slug}.")
+        outcome = inventory_add(dataset=dataset, items=_batch(request, "repositories"))
+        return Response(serializers.InventoryOutputSerializer(outcome).data)
+
+
+class Builds(PipelineView):
+    @extend_schema(
+        request=serializers.BuildInputSerializer,
+        responses={201: serializers.BuildOutputSerializer},
+        summary="Report that a build applied a release; needs a pipeline token",
+    )
+    def post(self, request, slug):
+        dataset = _dataset(slug)
+        if not token_covers(request, dataset):
+            raise PermissionDenied(f"This token is not for {dataset.slug}.")
+        body = serializers.BuildInputSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        try:
+            report = publication.build_report_record(
+                dataset=dataset,
+                version=body.validated_data["release"],
+                build_id=body.validated_data["build_id"],
+                notes=body.validated_data["notes"],
+                token=request.auth,
+            )
+        except GovernanceError as error:
+            raise ParseError(str(error)) from None
+        output = {
+            "build_id": report.build_id,
+            "dataset": dataset.slug,
+            "release": report.release.version,
+            "reported_at": report.reported_at,
+            "notes": report.notes,
+        }
+        return Response(serializers.BuildOutputSerializer(output).data, status=status.HTTP_201_CREATED)

@@ -1,0 +1,228 @@
+"""Publishing releases of a dataset's exclusion list, and what pipelines report back about them.
+
+A release is written into a temporary folder, signed, and renamed into place only when
+complete, so a crash never leaves half a release; a published folder never changes.
+"""
+
+import itertools
+import json
+import shutil
+import uuid
+from collections.abc import Iterator
+from datetime import UTC
+from pathlib import Path
+
+import pyarrow as pa
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import F, Max, Q
+from django.db.models.functions import Coalesce, Collate
+from django.utils import timezone
+
+from governance.exceptions import GovernanceError
+from governance.models import BuildReport, Dataset, DatasetRepository, PipelineToken, Release, RepositoryBlob
+from governance.release_files import (
+    ExcludedRow,
+    blobs_write,
+    changes_diff,
+    changes_read,
+    changes_write,
+    repositories_read,
+    repositories_write,
+)
+from governance.signing import key_ensure, key_import, manifest_sign
+
+MANIFEST_FORMAT = 1
+
+
+def releases_dir(dataset: Dataset) -> Path:
+    return Path(settings.DATA_DIR) / "releases" / dataset.slug
+
+
+def release_folder(release: Release) -> Path:
+    return Path(settings.DATA_DIR) / release.path
+
+
+def _byte_order(expression):
+    # Release files are sorted by code point (what a streaming diff compares); PostgreSQL's "C" collation agrees.
+    return Collate(expression, "C") if connection.vendor == "postgresql" else expression
+
+
+def exclusion_rows(dataset: Dataset) -> Iterator[ExcludedRow]:
+    """Every repository and namespace in force for a dataset now, sorted, one row each with its public reasons."""
+    from optout.models import ExclusionSource
+
+    sources = (
+        ExclusionSource.objects.filter(revoked_at__isnull=True, exclusion__revoked_at__isnull=True)
+        .filter(Q(exclusion__dataset=dataset) | Q(exclusion__dataset__isnull=True))
+        .annotate(target=Coalesce(F("exclusion__repository__canonical"), F("exclusion__namespace")))
+        .order_by(_byte_order(F("target")), "exclusion__scope")
+        .values_list("target", "exclusion__scope", "reason", "exclusion__since")
+    )
+    for (target, scope), group in itertools.groupby(sources.iterator(chunk_size=20_000), key=lambda row: row[:2]):
+        group = list(group)
+        since = min(row[3] for row in group)
+        yield ExcludedRow(
+            repository=target,
+            scope=scope,
+            reasons=tuple(sorted({row[2] for row in group})),
+            since=since.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        )
+
+
+def excluded_repository_ids(dataset: Dataset):
+    """Ids of excluded repositories: listed ones, and inventory repositories under excluded namespaces."""
+    from optout.models import Exclusion
+
+    active = Exclusion.objects.filter(revoked_at__isnull=True).filter(Q(dataset=dataset) | Q(dataset__isnull=True))
+    direct = active.filter(repository__isnull=False).values("repository_id")
+    namespaces = active.filter(repository__isnull=True).values("namespace")
+    under_namespaces = DatasetRepository.objects.filter(dataset=dataset, repository__namespace__in=namespaces).values(
+        "repository_id"
+    )
+    return direct.union(under_namespaces)
+
+
+def excluded_blob_ids(dataset: Dataset) -> Iterator[str]:
+    """Blob ids of excluded repositories, minus those also found in an inventory repository that stays in."""
+    excluded = excluded_repository_ids(dataset)
+    kept_elsewhere = RepositoryBlob.objects.filter(repository__memberships__dataset=dataset).exclude(
+        repository_id__in=excluded
+    )
+    blobs = (
+        RepositoryBlob.objects.filter(repository_id__in=excluded)
+        .exclude(blob_id__in=kept_elsewhere.values("blob_id"))
+        .order_by(_byte_order(F("blob_id")))
+        .values_list("blob_id", flat=True)
+        .distinct()
+    )
+    return blobs.iterator(chunk_size=50_000)
+
+
+def release_publish(*, dataset_slug: str) -> Release:
+    """Freeze the registry into the dataset's next release: files, checksums, signed manifest, changes."""
+    dataset = Dataset.objects.filter(slug=dataset_slug).first()
+    if dataset is None:
+        raise GovernanceError(f"No dataset {dataset_slug!r}: see the datasets at /api/v1/datasets/")
+    keys_dir = Path(settings.DATA_DIR) / "keys"
+    if settings.SIGNING_KEY_FILE:
+        key_import(keys_dir=keys_dir, private_key_pem=Path(settings.SIGNING_KEY_FILE).read_bytes())
+    key_ensure(keys_dir=keys_dir, create=settings.SIGNING_KEY_AUTOCREATE)
+    root = releases_dir(dataset)
+    root.mkdir(parents=True, exist_ok=True)
+    with transaction.atomic():
+        # One publication per dataset at a time: the row lock queues the others.
+        dataset = Dataset.objects.select_for_update().get(pk=dataset.pk)
+        previous = dataset.releases.order_by("-version").first()
+        version = (dataset.releases.aggregate(last=Max("version"))["last"] or 0) + 1
+        frozen_at = timezone.now()
+        for leftover in root.glob(".partial-*"):
+            shutil.rmtree(leftover, ignore_errors=True)  # from a publication that crashed
+        partial = root / f".partial-{version}-{uuid.uuid4().hex[:8]}"
+        partial.mkdir()
+        try:
+            manifest = _release_write(dataset, partial, version, previous, frozen_at)
+            manifest = manifest_sign(manifest=manifest, keys_dir=keys_dir)
+            (partial / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n")
+            target = root / str(version)
+            if target.exists():
+                shutil.rmtree(target)  # never published: its row was rolled back by a crash
+            release = Release.objects.create(
+                dataset=dataset,
+                version=version,
+                created_at=frozen_at,
+                frozen_at=frozen_at,
+                path=str(target.relative_to(settings.DATA_DIR)),
+                manifest=manifest,
+            )
+            partial.rename(target)
+        except BaseException:
+            shutil.rmtree(partial, ignore_errors=True)
+            raise
+    return release
+
+
+def _release_write(dataset: Dataset, folder: Path, version: int, previous: Release | None, frozen_at) -> dict:
+    jsonl, parquet = repositories_write(exclusion_rows(dataset), folder)
+    blobs = blobs_write(excluded_blob_ids(dataset), folder)
+    previous_rows = repositories_read(release_folder(previous) / "repositories.parquet") if previous else iter(())
+    changes = changes_write(changes_diff(previous_rows, repositories_read(folder / "repositories.parquet")), folder)
+    repositories = namespaces = 0
+    for row in repositories_read(folder / "repositories.parquet"):
+        if row.scope == "namespace":
+            namespaces += 1
+        else:
+            repositories += 1
+    added = removed = 0
+    for change in changes_read(folder / "changes.jsonl"):
+        added += change["op"] == "add"
+        removed += change["op"] == "remove"
+    return {
+        "format": MANIFEST_FORMAT,
+        "dataset": dataset.slug,
+        "version": version,
+        "created_at": frozen_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "previous": previous.version if previous else None,
+        "policy": {"allowed_licenses": sorted(dataset.allowed_licenses), "no_license": dataset.no_license},
+        "counts": {
+            "repositories": repositories,
+            "namespaces": namespaces,
+            "blobs": blobs.rows,
+            "added": added,
+            "removed": removed,
+        },
+        "files": [info.as_dict() for info in (jsonl, parquet, blobs, changes)],
+    }
+
+
+def build_report_record(
+    *, dataset: Dataset, version: int, build_id: str, notes: str = "", token: PipelineToken | None = None
+) -> BuildReport:
+    """Record that a build applied a release; the requests it carried move to `applied`."""
+    from optout.services import optout_requests_applied
+
+    build_id = build_id.strip()
+    if not build_id or len(build_id) > 200:
+        raise GovernanceError("build_id must be 1 to 200 characters")
+    release = dataset.releases.filter(version=version).first()
+    if release is None:
+        raise GovernanceError(f"{dataset.slug} has no release {version}")
+    with transaction.atomic():
+        report, created = BuildReport.objects.get_or_create(
+            dataset=dataset, build_id=build_id, defaults={"release": release, "notes": notes[:2000], "token": token}
+        )
+        if not created and report.release_id != release.pk:
+            raise GovernanceError(f"Build {build_id!r} already reported release {report.release.version}")
+        if created:
+            optout_requests_applied(report=report)
+    return report
+
+
+def changes_since_lines(releases: list[Release]) -> Iterator[bytes]:
+    """The changes of consecutive releases joined, each line tagged with the release it belongs to."""
+    for release in releases:
+        for change in changes_read(release_folder(release) / "changes.jsonl"):
+            yield (json.dumps({"version": release.version, **change}, ensure_ascii=False) + "\n").encode()
+
+
+def release_lookup(release: Release):
+    """A lookup over a published release's repositories: (canonicals, namespaces) → {(target, scope): reasons}."""
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    path = release_folder(release) / "repositories.parquet"
+
+    def lookup(canonicals: set[str], namespaces: set[str]) -> dict:
+        wanted = sorted(canonicals | namespaces)
+        if not wanted:
+            return {}
+        table = pq.read_table(path, columns=["repository", "scope", "reasons"])
+        table = table.filter(pc.is_in(table["repository"], value_set=pa.array(wanted, pa.string())))
+        return {
+            (row["repository"], row["scope"]): set(row["reasons"])
+            for row in table.to_pylist()
+            if (row["scope"] == "repository" and row["repository"] in canonicals)
+            or (row["scope"] == "namespace" and row["repository"] in namespaces)
+        }
+
+    return lookup

@@ -1,0 +1,269 @@
+"""The files of one exclusion-list release, written and read as streams.
+
+Writers take any iterable and hold one batch of rows at a time, so a release of any size is written in
+bounded memory; readers yield rows from Parquet batches. Inputs must come sorted (repositories by
+(repository, scope) in Python string order, which is UTF-8 byte order and PostgreSQL's COLLATE "C", not a
+locale's order; blob ids ascending): sorted files are what let changes_diff compare two releases as a merge
+without loading either. Pure Python + pyarrow, so the pipeline client can import it without Django.
+"""
+
+import hashlib
+import json
+import os
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from itertools import islice
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+BATCH_ROWS = 50_000
+REPOSITORIES_JSONL = "repositories.jsonl"
+REPOSITORIES_PARQUET = "repositories.parquet"
+BLOBS_PARQUET = "blobs.parquet"
+CHANGES_JSONL = "changes.jsonl"
+SCOPES = ("repository", "namespace")
+CHANGE_OPS = ("add", "remove")
+
+REPOSITORIES_SCHEMA = pa.schema(
+    [
+        pa.field("repository", pa.string(), nullable=False),
+        pa.field("scope", pa.string(), nullable=False),
+        pa.field("reasons", pa.list_(pa.field("element", pa.string())), nullable=False),
+        pa.field("since", pa.timestamp("us", tz="UTC"), nullable=False),
+    ]
+)
+BLOBS_SCHEMA = pa.schema([pa.field("blob_id", pa.string(), nullable=False)])
+
+_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+_BLOB_ID_RE = r"^[0-9a-f]{40}$"
+
+
+@dataclass(frozen=True, slots=True)
+class ExcludedRow:
+    repository: str  # canonical "github.com/owner/name", or "github.com/owner" for a namespace
+    scope: str  # "repository" | "namespace"
+    reasons: tuple[str, ...]  # sorted public reason codes: "opt-out", "license:GPL-3.0-only", …
+    since: str  # ISO 8601 date-time in UTC, "2026-11-26T21:52:00Z"
+
+
+@dataclass(frozen=True)
+class FileInfo:
+    name: str
+    bytes: int
+    rows: int
+    sha256: str  # hex digest of the file as written
+
+    def as_dict(self) -> dict:
+        return {"name": self.name, "bytes": self.bytes, "rows": self.rows, "sha256": self.sha256}
+
+
+def repositories_write(rows: Iterable[ExcludedRow], folder: Path) -> tuple[FileInfo, FileInfo]:
+    """Write repositories.jsonl and repositories.parquet in one pass over rows sorted by (repository, scope)."""
+    jsonl_path, parquet_path = Path(folder) / REPOSITORIES_JSONL, Path(folder) / REPOSITORIES_PARQUET
+    batch: dict[str, list] = {name: [] for name in REPOSITORIES_SCHEMA.names}
+    count = 0
+    with (
+        _staged(jsonl_path) as jsonl_partial,
+        _staged(parquet_path) as parquet_partial,
+        open(jsonl_partial, "w", encoding="utf-8", newline="\n", buffering=1 << 20) as jsonl,
+        _parquet_writer(parquet_partial, REPOSITORIES_SCHEMA) as parquet,
+    ):
+        for row in _in_order(rows, "rows"):
+            reasons = list(row.reasons)
+            _check_row(row, reasons)
+            moment = _utc(row.since)
+            line = {"repository": row.repository, "scope": row.scope, "reasons": reasons, "since": _iso(moment)}
+            jsonl.write(_JSON.encode(line) + "\n")
+            batch["repository"].append(row.repository)
+            batch["scope"].append(row.scope)
+            batch["reasons"].append(reasons)
+            batch["since"].append(moment)
+            count += 1
+            if count % BATCH_ROWS == 0:
+                _flush(parquet, batch)
+        _flush(parquet, batch)
+    return file_info(jsonl_path, count), file_info(parquet_path, count)
+
+
+def repositories_read(path: Path) -> Iterator[ExcludedRow]:
+    """Yield the rows of a repositories.parquet in file order, one batch in memory at a time."""
+    with pq.ParquetFile(path) as parquet:
+        for batch in parquet.iter_batches(batch_size=BATCH_ROWS, columns=REPOSITORIES_SCHEMA.names):
+            columns = batch.to_pydict()
+            for repository, scope, reasons, since in zip(*columns.values(), strict=True):
+                yield ExcludedRow(repository, scope, tuple(reasons), _iso(since))
+
+
+def blobs_write(blob_ids: Iterable[str], folder: Path) -> FileInfo:
+    """Write blobs.parquet from ascending git blob SHA-1s, dropping repeats."""
+    path = Path(folder) / BLOBS_PARQUET
+    ids = iter(blob_ids)
+    last = ""  # sorts before every blob id, so the first batch needs no special case
+    count = 0
+    # Random ids never repeat within a file, so a dictionary would only cost time before falling back.
+    with _staged(path) as partial, _parquet_writer(partial, BLOBS_SCHEMA, use_dictionary=False) as parquet:
+        while chunk := list(islice(ids, BATCH_ROWS)):
+            column = _checked_blob_ids(chunk, last)
+            parquet.write_batch(pa.record_batch([column], schema=BLOBS_SCHEMA))
+            count += len(column)
+            last = chunk[-1]
+    return file_info(path, count)
+
+
+def blobs_read(path: Path) -> Iterator[str]:
+    """Yield the blob ids of a blobs.parquet in file (ascending) order."""
+    with pq.ParquetFile(path) as parquet:
+        for batch in parquet.iter_batches(batch_size=BATCH_ROWS, columns=BLOBS_SCHEMA.names):
+            yield from batch.column(0).to_pylist()
+
+
+def changes_diff(previous: Iterable[ExcludedRow], current: Iterable[ExcludedRow]) -> Iterator[dict]:
+    """Yield the add and remove changes that turn the previous release's rows into the current ones."""
+    # A row in both releases whose reasons or since changed yields a "remove" and then an "add" of the new
+    # row: consumers then need only two operations, and applying the changes in order to release N-1 gives
+    # release N exactly. Changes come in (repository, scope) order, like the rows.
+    old_rows, new_rows = _in_order(previous, "previous rows"), _in_order(current, "current rows")
+    old, new = next(old_rows, None), next(new_rows, None)
+    while old is not None or new is not None:
+        if new is None or (old is not None and (old.repository, old.scope) < (new.repository, new.scope)):
+            yield _removal(old)
+            old = next(old_rows, None)
+        elif old is None or (new.repository, new.scope) < (old.repository, old.scope):
+            yield _addition(new)
+            new = next(new_rows, None)
+        else:
+            if not _same_content(old, new):
+                yield _removal(old)
+                yield _addition(new)
+            old, new = next(old_rows, None), next(new_rows, None)
+
+
+def changes_write(changes: Iterable[dict], folder: Path) -> FileInfo:
+    """Write changes.jsonl, one change a line."""
+    path = Path(folder) / CHANGES_JSONL
+    count = 0
+    with _staged(path) as partial, open(partial, "w", encoding="utf-8", newline="\n", buffering=1 << 20) as out:
+        for change in changes:
+            if change.get("op") not in CHANGE_OPS:
+                raise ValueError(f"a change needs an op of 'add' or 'remove', not {change.get('op')!r}")
+            out.write(_JSON.encode(change) + "\n")
+            count += 1
+    return file_info(path, count)
+
+
+def changes_read(path: Path) -> Iterator[dict]:
+    """Yield the changes of a changes.jsonl in file order."""
+    with open(path, encoding="utf-8") as lines:
+        for line in lines:
+            if line.strip():
+                yield json.loads(line)
+
+
+def file_info(path: Path, rows: int) -> FileInfo:
+    """Name, size, row count and SHA-256 of a written file, read in 1 MiB chunks."""
+    path = Path(path)
+    digest = hashlib.sha256()
+    size = 0
+    with open(path, "rb") as stream:
+        while chunk := stream.read(1 << 20):
+            digest.update(chunk)
+            size += len(chunk)
+    return FileInfo(name=path.name, bytes=size, rows=rows, sha256=digest.hexdigest())
+
+
+@contextmanager
+def _staged(path: Path) -> Iterator[Path]:
+    # A writer stopped half-way (by unsorted input, say) must not leave a file that looks complete: a
+    # Parquet writer closed by the exception would give a truncated list a valid footer.
+    partial = path.with_name(path.name + ".partial")
+    try:
+        yield partial
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+    os.replace(partial, path)
+
+
+def _parquet_writer(path: Path, schema: pa.Schema, use_dictionary: bool = True) -> pq.ParquetWriter:
+    # The sort order is recorded in the metadata so that readers may rely on it (and skip row groups).
+    sorting = [pq.SortingColumn(index) for index in range(2 if schema is REPOSITORIES_SCHEMA else 1)]
+    return pq.ParquetWriter(path, schema, compression="zstd", use_dictionary=use_dictionary, sorting_columns=sorting)
+
+
+def _flush(parquet: pq.ParquetWriter, batch: dict[str, list]) -> None:
+    if batch["repository"]:
+        parquet.write_batch(pa.record_batch(batch, schema=REPOSITORIES_SCHEMA))
+        for values in batch.values():
+            values.clear()
+
+
+def _check_row(row: ExcludedRow, reasons: list[str]) -> None:
+    if row.scope not in SCOPES:
+        raise ValueError(f"{row.repository}: scope must be 'repository' or 'namespace', not {row.scope!r}")
+    if not isinstance(row.repository, str) or not row.repository:
+        raise ValueError(f"repository must be a non-empty canonical name, not {row.repository!r}")
+    if reasons != sorted(set(reasons)):
+        raise ValueError(f"{row.repository}: reasons must be sorted and listed once each, got {reasons}")
+
+
+def _utc(since: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(since)
+    except (TypeError, ValueError):
+        raise ValueError(f"since {since!r} is not an ISO 8601 date-time like 2026-11-26T21:52:00Z") from None
+    if moment.tzinfo is None:
+        raise ValueError(f"since {since!r} has no time zone; give it in UTC, like 2026-11-26T21:52:00Z")
+    return moment.astimezone(UTC)
+
+
+def _iso(moment: datetime) -> str:
+    # One spelling for one instant, down to the microseconds Parquet keeps, so that both files agree.
+    return moment.astimezone(UTC).isoformat().removesuffix("+00:00") + "Z"
+
+
+def _checked_blob_ids(chunk: list, last: str) -> pa.Array:
+    # Checked a batch at a time in Arrow: a per-id Python check would dominate writing ten million ids.
+    try:
+        column = pa.array(chunk, pa.string())
+    except (pa.ArrowInvalid, pa.ArrowTypeError) as error:
+        raise ValueError(f"blob ids must be text ({error})") from None
+    valid = pc.fill_null(pc.match_substring_regex(column, _BLOB_ID_RE), False)
+    if not pc.all(valid).as_py():
+        bad = chunk[pc.index(valid, False).as_py()]
+        raise ValueError(f"{bad!r} is not a blob id: 40 lower-case hex characters (a git blob SHA-1)")
+    before = pa.concat_arrays([pa.array([last], pa.string()), column.slice(0, len(column) - 1)])
+    ordered = pc.greater_equal(column, before)
+    if not pc.all(ordered).as_py():
+        at = pc.index(ordered, False).as_py()
+        raise ValueError(f"blob ids must be sorted ascending: {chunk[at]!r} comes after {before[at].as_py()!r}")
+    return column.filter(pc.not_equal(column, before))
+
+
+def _in_order(rows: Iterable[ExcludedRow], side: str) -> Iterator[ExcludedRow]:
+    previous_key = None
+    for row in rows:
+        key = (row.repository, row.scope)
+        if previous_key is not None and key <= previous_key:
+            problem = "appears twice" if key == previous_key else f"comes after {previous_key}"
+            raise ValueError(f"{side} must be sorted by (repository, scope): {key} {problem}")
+        previous_key = key
+        yield row
+
+
+def _same_content(old: ExcludedRow, new: ExcludedRow) -> bool:
+    # The same instant may be spelled two ways ("Z" or "+00:00") when rows come from different sources.
+    return tuple(old.reasons) == tuple(new.reasons) and (old.since == new.since or _utc(old.since) == _utc(new.since))
+
+
+def _removal(row: ExcludedRow) -> dict:
+    return {"op": "remove", "repository": row.repository, "scope": row.scope}
+
+
+def _addition(row: ExcludedRow) -> dict:
+    since = _iso(_utc(row.since))
+    return {"op": "add", "repository": row.repository, "scope": row.scope, "reasons": list(row.reasons), "since": since}
