@@ -2,6 +2,7 @@
 
 from dataclasses import dataclass
 
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions, permissions
 
 from governance.models import PipelineToken
@@ -51,3 +52,13 @@ class HasPipelineToken(permissions.BasePermission):
 
 def token_covers(request, dataset) -> bool:
     return isinstance(request.user, Pipeline) and request.user.token.datasets.filter(pk=dataset.pk).exists()
+
+
+class PipelineTokenScheme(OpenApiAuthenticationExtension):
+    """Tells the OpenAPI schema how pipeline tokens are sent."""
+
+    target_class = "governance.api.authentication.PipelineTokenAuthentication"
+    name = "pipelineToken"
+
+    def get_security_definition(self, auto_schema):
+        return {"type": "http", "scheme": "bearer", "description": "A pipeline token from manage.py issue_token"}

@@ -6,7 +6,7 @@ from rest_framework.parsers import BaseParser
 from rest_framework.response import Response
 
 from governance.api import serializers
-from governance.api.views import PayloadTooLarge, PipelineView
+from governance.api.views import WRITE_ERRORS, PayloadTooLarge, PipelineView
 
 
 class PlainTextParser(BaseParser):
@@ -24,16 +24,18 @@ class QueryUrls(PipelineView):
 
     @extend_schema(
         request=OpenApiRequest(request=str, encoding=None),
-        responses=serializers.CompatOutputSerializer,
+        responses={200: serializers.CompatOutputSerializer, **WRITE_ERRORS},
+        operation_id="compat_query_urls",
         summary="Opt-out status of up to 10,000 URLs, one per line (compatible with existing clients)",
     )
     def post(self, request):
         from optout.selectors import exclusions_check
 
-        if not isinstance(request.data, str):
+        text = request.data if isinstance(request.data, str) else ""
+        if not isinstance(request.data, str) and request.data:
             raise ParseError("Send the URLs as text/plain, one per line.")
         # Blank lines are skipped; every other line is echoed back exactly as sent.
-        urls = [line.rstrip("\r") for line in request.data.split("\n") if line.strip()]
+        urls = [line.rstrip("\r") for line in text.split("\n") if line.strip()]
         if len(urls) > serializers.MAX_BATCH:
             raise PayloadTooLarge(f"{len(urls):,} URLs: send at most {serializers.MAX_BATCH:,} per call.")
         datasets = list(request.user.token.datasets.all())

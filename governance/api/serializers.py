@@ -105,3 +105,17 @@ class CompatUrlSerializer(serializers.Serializer):
 
 class CompatOutputSerializer(serializers.Serializer):
     urls = CompatUrlSerializer(many=True)
+
+
+class PageSerializer(serializers.Serializer):
+    count = serializers.IntegerField()
+    next = serializers.CharField(allow_null=True)
+    previous = serializers.CharField(allow_null=True)
+
+
+class DatasetPageSerializer(PageSerializer):
+    results = DatasetSerializer(many=True)
+
+
+class ReleasePageSerializer(PageSerializer):
+    results = ReleaseSerializer(many=True)

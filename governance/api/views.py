@@ -27,6 +27,9 @@ CONTENT_TYPES = {
     ".parquet": "application/vnd.apache.parquet",
 }
 IMMUTABLE = "public, max-age=31536000, immutable"
+# Every error an endpoint may answer, documented so clients (and the schema fuzz test) know them.
+READ_ERRORS = dict.fromkeys((400, 401, 404, 429), serializers.ErrorSerializer)
+WRITE_ERRORS = dict.fromkeys((400, 401, 403, 404, 413, 415, 429), serializers.ErrorSerializer)
 
 
 class PayloadTooLarge(APIException):
@@ -69,6 +72,8 @@ def _dataset(slug: str) -> Dataset:
 
 
 def _release(dataset: Dataset, version: str) -> Release:
+    if version != "latest" and not (version.isascii() and version.isdigit() and len(version) <= 9):
+        raise NotFound(f"{version!r} is not a release: use a release number or 'latest'.")
     releases = dataset.releases.order_by("-version")
     release = releases.first() if version == "latest" else releases.filter(version=int(version)).first()
     if release is None:
@@ -101,7 +106,11 @@ def _etag_matches(request, etag: str) -> bool:
 
 
 class DatasetList(APIView):
-    @extend_schema(responses=serializers.DatasetSerializer(many=True), summary="Datasets with their latest release")
+    @extend_schema(
+        responses={200: serializers.DatasetPageSerializer, **READ_ERRORS},
+        operation_id="datasets_list",
+        summary="Datasets with their latest release",
+    )
     def get(self, request):
         paginator = PageNumberPagination()
         datasets = paginator.paginate_queryset(
@@ -122,7 +131,11 @@ class DatasetList(APIView):
 
 
 class ReleaseList(APIView):
-    @extend_schema(responses=serializers.ReleaseSerializer(many=True), summary="Releases of a dataset, newest first")
+    @extend_schema(
+        responses={200: serializers.ReleasePageSerializer, **READ_ERRORS},
+        operation_id="releases_list",
+        summary="Releases of a dataset, newest first",
+    )
     def get(self, request, slug):
         dataset = _dataset(slug)
         paginator = PageNumberPagination()
@@ -134,7 +147,11 @@ class ReleaseList(APIView):
 
 
 class ReleaseDetail(APIView):
-    @extend_schema(responses=serializers.ReleaseSerializer, summary="One release (or `latest`) with its files")
+    @extend_schema(
+        responses={200: serializers.ReleaseSerializer, 304: None, **READ_ERRORS},
+        operation_id="release_retrieve",
+        summary="One release (or `latest`) with its files",
+    )
     def get(self, request, slug, version):
         release = _release(_dataset(slug), version)
         etag = f'"{release.manifest.get("signature", "")[:32]}-{release.version}"'
@@ -148,7 +165,11 @@ class ReleaseDetail(APIView):
 
 
 class ReleaseFile(APIView):
-    @extend_schema(responses={(200, "application/octet-stream"): bytes}, summary="A file of a release, as published")
+    @extend_schema(
+        operation_id="release_file",
+        responses={(200, "application/octet-stream"): bytes, 304: None, **READ_ERRORS},
+        summary="A file of a release, as published",
+    )
     def get(self, request, slug, version, name):
         if name not in RELEASE_FILES:
             raise NotFound(f"A release has no file {name!r}: it has {', '.join(sorted(RELEASE_FILES))}.")
@@ -171,7 +192,8 @@ class ReleaseFile(APIView):
 class ReleaseChanges(APIView):
     @extend_schema(
         parameters=[OpenApiParameter("since", int, description="the release you have; default: the previous one")],
-        responses={(200, "application/x-ndjson"): str},
+        responses={(200, "application/x-ndjson"): str, 304: None, **READ_ERRORS},
+        operation_id="release_changes",
         summary="Changes from release `since` to this one, as JSON lines with their version",
     )
     def get(self, request, slug, version):
@@ -195,7 +217,11 @@ class ReleaseChanges(APIView):
 
 
 class KeyList(APIView):
-    @extend_schema(responses=serializers.KeySerializer(many=True), summary="Public keys that sign release manifests")
+    @extend_schema(
+        responses={200: serializers.KeySerializer(many=True), **READ_ERRORS},
+        operation_id="keys_list",
+        summary="Public keys that sign release manifests",
+    )
     def get(self, request):
         keys = [key.as_dict() for key in public_keys(keys_dir=Path(settings.DATA_DIR) / "keys")]
         return Response(
@@ -206,8 +232,9 @@ class KeyList(APIView):
 class Check(BoundedBodyMixin, APIView):
     @extend_schema(
         request=serializers.CheckInputSerializer,
-        responses=serializers.CheckOutputSerializer,
+        responses={200: serializers.CheckOutputSerializer, **WRITE_ERRORS},
         parameters=[OpenApiParameter("release", int, description="answer from this published release")],
+        operation_id="dataset_check",
         summary="Which of up to 10,000 repositories are excluded, in input order",
     )
     def post(self, request, slug):
@@ -237,7 +264,8 @@ class Inventory(PipelineView):
 
     @extend_schema(
         request=serializers.InventoryInputSerializer,
-        responses=serializers.InventoryOutputSerializer,
+        responses={200: serializers.InventoryOutputSerializer, **WRITE_ERRORS},
+        operation_id="dataset_inventory",
         summary="Register repositories (and commits) of a dataset build; needs a pipeline token",
     )
     def post(self, request, slug):
@@ -253,7 +281,8 @@ class Inventory(PipelineView):
 class Builds(PipelineView):
     @extend_schema(
         request=serializers.BuildInputSerializer,
-        responses={201: serializers.BuildOutputSerializer},
+        responses={201: serializers.BuildOutputSerializer, **WRITE_ERRORS},
+        operation_id="dataset_builds",
         summary="Report that a build applied a release; needs a pipeline token",
     )
     def post(self, request, slug):
