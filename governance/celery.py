@@ -17,6 +17,10 @@ app.conf.beat_schedule = {
         "task": "governance.tasks.inventory_import_sweep",
         "schedule": crontab(minute="*/5"),
     },
+    "releases-publish-due": {
+        "task": "governance.tasks.releases_publish_due",
+        "schedule": crontab(minute=7),
+    },
     "blob-listings-sweep": {
         "task": "governance.tasks.blob_listings_sweep",
         "schedule": crontab(minute="*/10"),

@@ -107,8 +107,22 @@ def demo_load() -> DemoSummary:
         links_file.write_text(json.dumps(summary.status_pages, indent=2))
     elif links_file.exists():
         summary.status_pages = json.loads(links_file.read_text())
+    _demo_release()
     summary.admin_password = _demo_admin(summary.admin_username)
     return summary
+
+
+def _demo_release() -> None:
+    """A published release of the demo's registry, and a build that applied it."""
+    from governance.blobs import blob_listings_run_missing
+    from governance.publication import build_report_record, release_publish
+
+    dataset = Dataset.objects.get(slug=DATASETS[0][0])
+    if dataset.releases.exists():
+        return
+    blob_listings_run_missing(dataset_slug=dataset.slug)
+    release = release_publish(dataset_slug=dataset.slug)
+    build_report_record(dataset=dataset, version=release.version, build_id="demo-build-1", notes="Demo build")
 
 
 def _demo_admin(username: str) -> str:

@@ -65,6 +65,9 @@ class Dataset(models.Model):
     no_license = models.CharField(
         max_length=20, choices=NoLicense.choices, default=NoLicense.INCLUDE, help_text="Repositories with no license"
     )
+    publish_every_hours = models.PositiveIntegerField(
+        default=0, help_text="Publish a release on this schedule when the registry changed; 0: only by hand"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -9,7 +9,7 @@ import json
 import shutil
 import uuid
 from collections.abc import Iterator
-from datetime import UTC
+from datetime import UTC, timedelta
 from pathlib import Path
 
 import pyarrow as pa
@@ -196,6 +196,16 @@ def build_report_record(
         if created:
             optout_requests_applied(report=report)
     return report
+
+
+def releases_due() -> list[str]:
+    """Datasets whose publication schedule has come round since their last release."""
+    due = []
+    for dataset in Dataset.objects.filter(publish_every_hours__gt=0):
+        last = dataset.releases.order_by("-version").first()
+        if last is None or timezone.now() - last.created_at >= timedelta(hours=dataset.publish_every_hours):
+            due.append(dataset.slug)
+    return due
 
 
 def changes_since_lines(releases: list[Release]) -> Iterator[bytes]:

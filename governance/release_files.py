@@ -206,7 +206,8 @@ def _flush(batch: dict[str, list], jsonl: TextIO, parquet: pq.ParquetWriter) -> 
         ) from None
     since_texts = _since_texts(since).to_pylist()
     # Assembled by hand with json's own string escaping: json.dumps of a dict a row costs four times as much.
-    for repository, scope, reasons, moment in zip(*list(batch.values())[:3], since_texts, strict=True):
+    lines = zip(batch["repository"], batch["scope"], batch["reasons"], since_texts, strict=True)
+    for repository, scope, reasons, moment in lines:
         jsonl.write(
             f'{{"repository":{_quoted(repository)},"scope":{_quoted(scope)},'
             f'"reasons":[{",".join(map(_quoted, reasons))}],"since":"{moment}"}}\n'

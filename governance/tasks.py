@@ -29,6 +29,14 @@ def blob_listings_sweep() -> None:
     blob_listings_queue()
 
 
+@shared_task(name="governance.tasks.releases_publish_due")
+def releases_publish_due() -> None:
+    from governance.publication import releases_due
+
+    for slug in releases_due():
+        release_publish_task.delay(slug)
+
+
 @shared_task(name="governance.tasks.release_publish_task")
 def release_publish_task(dataset_slug: str) -> None:
     from governance.publication import release_publish

@@ -159,15 +159,7 @@ def exclusions_check(*, dataset: Dataset, inputs: list, release_rows=None) -> li
         for key, row_reasons in release_rows(canonicals, namespaces).items():
             reasons.setdefault(key, set()).update(row_reasons)
     else:
-        sources = (
-            Exclusion.objects.filter(revoked_at__isnull=True)
-            .filter(Q(dataset=dataset) | Q(dataset__isnull=True))
-            .filter(Q(repository__canonical__in=canonicals) | Q(repository__isnull=True, namespace__in=namespaces))
-            .filter(sources__revoked_at__isnull=True)
-            .values_list("repository__canonical", "namespace", "sources__reason")
-        )
-        for canonical, namespace, reason in sources:
-            key = (canonical, "repository") if canonical else (namespace, "namespace")
+        for key, reason in _exclusion_reasons_for(dataset, canonicals, namespaces):
             reasons.setdefault(key, set()).add(reason)
 
     results = []
@@ -180,3 +172,46 @@ def exclusions_check(*, dataset: Dataset, inputs: list, release_rows=None) -> li
             found |= reasons.get((namespace, "namespace"), set())
         results.append({"input": item, "repository": ref.canonical, "excluded": bool(found), "reasons": sorted(found)})
     return results
+
+
+_REASONS_SQL = """
+    SELECT {target}, s.reason
+    FROM optout_exclusion e
+    {join}
+    JOIN optout_exclusionsource s ON s.exclusion_id = e.id AND s.revoked_at IS NULL
+    WHERE e.revoked_at IS NULL AND (e.dataset_id = %s OR e.dataset_id IS NULL) AND {match} = ANY(%s)
+"""
+
+
+def _exclusion_reasons_for(dataset: Dataset, canonicals: set[str], namespaces: set[str]):
+    """((target, scope), reason) of the exclusions in force among these names: two index lookups."""
+    from django.db import connection
+
+    if connection.vendor == "postgresql":
+        # One array parameter instead of thousands of placeholders: building those dominated a 10,000-entry check.
+        with connection.cursor() as cursor:
+            join = "JOIN governance_repository r ON r.id = e.repository_id"
+            cursor.execute(
+                _REASONS_SQL.format(target="r.canonical", join=join, match="r.canonical"),
+                [dataset.pk, list(canonicals)],
+            )
+            yield from (((canonical, "repository"), reason) for canonical, reason in cursor.fetchall())
+            if namespaces:
+                cursor.execute(
+                    _REASONS_SQL.format(target="e.namespace", join="", match="e.namespace")
+                    + " AND e.repository_id IS NULL",
+                    [dataset.pk, list(namespaces)],
+                )
+                yield from (((namespace, "namespace"), reason) for namespace, reason in cursor.fetchall())
+        return
+    in_force = Exclusion.objects.filter(revoked_at__isnull=True, sources__revoked_at__isnull=True).filter(
+        Q(dataset=dataset) | Q(dataset__isnull=True)
+    )
+    for canonical, reason in in_force.filter(repository__canonical__in=canonicals).values_list(
+        "repository__canonical", "sources__reason"
+    ):
+        yield (canonical, "repository"), reason
+    for namespace, reason in in_force.filter(repository__isnull=True, namespace__in=namespaces).values_list(
+        "namespace", "sources__reason"
+    ):
+        yield (namespace, "namespace"), reason

@@ -7,7 +7,7 @@ from django.contrib.auth import get_user_model
 from django.core.management import call_command
 
 from governance.git import git_run
-from governance.models import Dataset, DatasetRepository, InventoryImport
+from governance.models import Dataset, DatasetRepository, InventoryImport, Release
 from optout.models import Exclusion, OptOutRequest
 
 # The demo files requests whose mails leave on commit.
@@ -35,7 +35,8 @@ def test_demo_builds_real_repositories_and_inventories_and_can_run_twice(data_di
     assert get_user_model().objects.get(username="admin").is_superuser
     assert "password" in out.getvalue()
     states = set(OptOutRequest.objects.values_list("state", flat=True))
-    assert states >= {"active", "awaiting_proof", "awaiting_email", "in_review", "withdrawn", "expired"}
+    assert states >= {"applied", "awaiting_proof", "awaiting_email", "in_review", "withdrawn", "expired"}
+    assert Release.objects.filter(dataset__slug="the-stack-demo").count() == 1  # published, and applied by a build
     assert Exclusion.objects.filter(revoked_at__isnull=True).count() == 2  # a proven one and a takedown
     assert out.getvalue().count("/opt-out/r/") == 5
 

@@ -189,3 +189,30 @@ def test_blobs_of_an_opted_out_repository_are_listed_with_git_and_published(data
     listing = BlobListing.objects.get()
     assert listing.status == "done" and listing.blobs == 1 and listing.skipped == 2
     assert EMPTY_BLOB not in list(blobs_read(release_folder(release) / "blobs.parquet"))
+
+
+def test_a_rotated_key_signs_new_releases_and_old_ones_still_verify(dataset, settings):
+    exclude("github.com/a/one")
+    first = release_publish(dataset_slug="the-stack")
+    call_command("rotate_signing_key", stdout=StringIO())
+    second = release_publish(dataset_slug="the-stack")
+    assert first.manifest["key_id"] != second.manifest["key_id"]
+    for release in (first, second):
+        manifest_verify(manifest=release.manifest, public_keys=keys(settings))
+
+
+def test_a_dataset_on_a_schedule_is_published_when_due(dataset):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from governance.publication import releases_due
+
+    assert releases_due() == []
+    dataset.publish_every_hours = 24
+    dataset.save()
+    assert releases_due() == ["the-stack"]
+    release = release_publish(dataset_slug="the-stack")
+    assert releases_due() == []
+    Release.objects.filter(pk=release.pk).update(created_at=timezone.now() - timedelta(hours=25))
+    assert releases_due() == ["the-stack"]
