@@ -204,17 +204,19 @@ def test_a_host_that_never_answers_is_unreachable_once_the_time_limit_is_spent(s
     assert time.monotonic() - started < 15
 
 
-def test_a_server_error_is_worth_retrying(failing_server):
+@pytest.mark.parametrize("read", [proof_file_fetch, tree_blobs_list])
+def test_a_server_error_is_worth_retrying(failing_server, read):
     with pytest.raises(GitUnreachable, match="the server answered with an error"):
-        proof_file_fetch(f"{failing_server}/acme/lib.git")
+        read(f"{failing_server}/acme/lib.git")
 
 
-def test_a_repository_that_does_not_exist_is_unreadable_not_unreachable(repositories):
+@pytest.mark.parametrize("read", [proof_file_fetch, tree_blobs_list])
+def test_a_repository_that_does_not_exist_is_unreadable_not_unreachable(repositories, read):
     with pytest.raises(GitError, match="could not be read: it does not exist or is private") as raised:
-        proof_file_fetch("file:///nonexistent")
+        read("file:///nonexistent")
     assert not isinstance(raised.value, GitUnreachable)
     with serve_git_over_http(repositories) as base_url, pytest.raises(GitError, match="does not exist") as raised:
-        proof_file_fetch(f"{base_url}/nobody/nothing.git")
+        read(f"{base_url}/nobody/nothing.git")
     assert not isinstance(raised.value, GitUnreachable)
 
 
@@ -476,20 +478,6 @@ def test_listing_a_host_where_nothing_listens_is_unreachable():
 def test_listing_a_host_that_never_answers_is_unreachable_once_the_time_limit_is_spent(silent_listener):
     with pytest.raises(GitUnreachable, match="could not be reached within 2 s"):
         tree_blobs_list(f"http://127.0.0.1:{silent_listener}/x/y.git", timeout=2)
-
-
-def test_listing_from_a_server_in_error_is_worth_retrying(failing_server):
-    with pytest.raises(GitUnreachable, match="the server answered with an error"):
-        tree_blobs_list(f"{failing_server}/acme/lib.git")
-
-
-def test_listing_a_repository_that_does_not_exist_is_unreadable_not_unreachable(repositories):
-    with pytest.raises(GitError, match="could not be read: it does not exist or is private") as raised:
-        tree_blobs_list("file:///nonexistent")
-    assert not isinstance(raised.value, GitUnreachable)
-    with serve_git_over_http(repositories) as base_url, pytest.raises(GitError, match="does not exist") as raised:
-        tree_blobs_list(f"{base_url}/nobody/nothing.git", ref="main")
-    assert not isinstance(raised.value, GitUnreachable)
 
 
 def test_an_empty_repository_has_no_files_to_list(repositories):

@@ -71,6 +71,13 @@ def _dataset(slug: str) -> Dataset:
     return dataset
 
 
+def _dataset_of_token(request, slug: str) -> Dataset:
+    dataset = _dataset(slug)
+    if not token_covers(request, dataset):
+        raise PermissionDenied(f"This token is not for {dataset.slug}.")
+    return dataset
+
+
 def _release(dataset: Dataset, version: str) -> Release:
     if version != "latest" and not (version.isascii() and version.isdigit() and len(version) <= 9):
         raise NotFound(f"{version!r} is not a release: use a release number or 'latest'.")
@@ -273,9 +280,7 @@ class Inventory(PipelineView):
     def post(self, request, slug):
         from governance.services import inventory_add
 
-        dataset = _dataset(slug)
-        if not token_covers(request, dataset):
-            raise PermissionDenied(f"This token is not for {dataset.slug}.")
+        dataset = _dataset_of_token(request, slug)
         outcome = inventory_add(dataset=dataset, items=_batch(request, "repositories"))
         return Response(serializers.InventoryOutputSerializer(outcome).data)
 
@@ -288,9 +293,7 @@ class Builds(PipelineView):
         summary="Report that a build applied a release; needs a pipeline token",
     )
     def post(self, request, slug):
-        dataset = _dataset(slug)
-        if not token_covers(request, dataset):
-            raise PermissionDenied(f"This token is not for {dataset.slug}.")
+        dataset = _dataset_of_token(request, slug)
         body = serializers.BuildInputSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         try:
