@@ -50,6 +50,10 @@ class OptOutRequest(models.Model):
     decided_at = models.DateTimeField(null=True, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
     last_check_requested_at = models.DateTimeField(null=True, blank=True)
+    reinclusion_token = models.CharField(
+        max_length=80, blank=True, help_text="After a release applied it: the fresh proof that lifts the exclusion"
+    )
+    reinclusion_requested_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]

@@ -430,7 +430,8 @@ def optout_request_withdraw(*, request: OptOutRequest, ip: str | None = None) ->
         request = OptOutRequest.objects.select_for_update().get(pk=request.pk)
         if request.state == State.APPLIED:
             raise GovernanceError(
-                "This exclusion is already applied in a published release: re-inclusion needs a fresh proof."
+                "This exclusion is already applied in a published release: re-inclusion needs a fresh proof "
+                '("Ask to re-include" on this page).'
             )
         if request.state in (State.WITHDRAWN, State.REJECTED, State.EXPIRED):
             raise GovernanceError(f"This request is already {request.get_state_display().lower()}.")
@@ -546,6 +547,73 @@ def exclusion_administrative(
                 result="Administrative decision.",
             )
             _activate(request, [verification])
+    return request
+
+
+def optout_request_reinclusion_start(*, request: OptOutRequest, ip: str | None = None) -> OptOutRequest:
+    """After a release applied the exclusion, lifting it needs a fresh proof: issue its token."""
+    with transaction.atomic():
+        request = OptOutRequest.objects.select_for_update().get(pk=request.pk)
+        if request.state != State.APPLIED:
+            raise GovernanceError("Re-inclusion is for applied requests; before that, withdraw the request instead.")
+        if not request.reinclusion_token:
+            request.reinclusion_token = f"dataset-opt-in-{secrets.token_urlsafe(24)}"
+            request.reinclusion_requested_at = timezone.now()
+            request.save(update_fields=["reinclusion_token", "reinclusion_requested_at"])
+            _event(request, "reinclusion_asked", "Re-inclusion asked: waiting for the fresh proof.", ip=ip)
+    return request
+
+
+def optout_request_reinclusion_verify_now(*, request: OptOutRequest, ip: str | None = None) -> None:
+    """Queue a check of the fresh proof, within the same limits as "Verify now"."""
+    from optout.tasks import optout_request_reinclusion_task
+
+    if request.state != State.APPLIED or not request.reinclusion_token:
+        raise GovernanceError("Ask for re-inclusion first: the page then shows the token to commit.")
+    now = timezone.now()
+    interval = timedelta(seconds=settings.OPTOUT_VERIFY_INTERVAL_SECONDS)
+    if request.last_check_requested_at and request.last_check_requested_at + interval > now:
+        wait = (request.last_check_requested_at + interval - now).total_seconds()
+        raise GovernanceError(f"A check was asked for a moment ago. Please wait {int(wait) + 1} seconds.")
+    with transaction.atomic():
+        OptOutRequest.objects.filter(pk=request.pk).update(last_check_requested_at=now)
+        _event(request, "verify_requested", "Check of the re-inclusion proof asked from the status page.", ip=ip)
+        transaction.on_commit(lambda: optout_request_reinclusion_task.delay(request.pk))
+
+
+def optout_request_reinclusion_verify(*, request_id: int) -> OptOutRequest:
+    """Lift an applied request's exclusions once every proof repository holds the re-inclusion token."""
+    request = OptOutRequest.objects.get(pk=request_id)
+    if request.state != State.APPLIED or not request.reinclusion_token:
+        return request
+    proven, missing = [], []
+    for verification in request.verifications.filter(state=Verification.State.VERIFIED).select_related(
+        "proof_repository"
+    ):
+        repository = verification.proof_repository
+        if repository is None:
+            missing.append(verification.target)  # administrative: only a maintainer lifts it
+            continue
+        try:
+            proof = proof_file_fetch(repository.clone_url, path=PROOF_FILE, timeout=settings.OPTOUT_GIT_TIMEOUT_SECONDS)
+        except GitError:
+            missing.append(verification.target)
+            continue
+        if proof.content is not None and _proof_matches(proof.content, request.reinclusion_token):
+            proven.append(f"{verification.target} (commit {proof.commit[:12]})")
+        else:
+            missing.append(verification.target)
+    with transaction.atomic():
+        request = OptOutRequest.objects.select_for_update().get(pk=request_id)
+        if request.state != State.APPLIED:
+            return request
+        if missing:
+            _event(request, "reinclusion_checked", f"Re-inclusion proof not found yet for: {', '.join(missing)[:800]}.")
+            return request
+        request.state, request.closed_at = State.WITHDRAWN, timezone.now()
+        request.save(update_fields=["state", "closed_at"])
+        registry.exclusion_sources_revoke(request=request)
+        _event(request, "reincluded", f"Re-included after a fresh proof: {', '.join(proven)[:800]}.")
     return request
 
 

@@ -15,6 +15,11 @@ def verification_check_task(verification_id: int) -> None:
     services.verification_check(verification_id=verification_id)
 
 
+@shared_task(name="optout.tasks.optout_request_reinclusion_task")
+def optout_request_reinclusion_task(request_id: int) -> None:
+    services.optout_request_reinclusion_verify(request_id=request_id)
+
+
 @shared_task(name="optout.tasks.verification_sweep")
 def verification_sweep() -> None:
     """Re-check pending proofs that are due, and close what ran out of time."""

@@ -109,6 +109,12 @@ def optout_status(request, token):
             if action == "verify":
                 services.optout_request_verify_now(request=optout_request, ip=_client_ip(request))
                 messages.success(request, "Checking now. This page shows the result in a moment; reload it if needed.")
+            elif action == "reinclude":
+                services.optout_request_reinclusion_start(request=optout_request, ip=_client_ip(request))
+                messages.success(request, "Commit the new token below, then press “Check the re-inclusion proof”.")
+            elif action == "verify_reinclusion":
+                services.optout_request_reinclusion_verify_now(request=optout_request, ip=_client_ip(request))
+                messages.success(request, "Checking the re-inclusion proof; reload this page in a moment.")
             elif action == "withdraw":
                 if request.POST.get("confirm") != "yes":
                     raise GovernanceError("Tick the box to confirm that you want to withdraw the request.")

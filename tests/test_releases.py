@@ -216,3 +216,40 @@ def test_a_dataset_on_a_schedule_is_published_when_due(dataset):
     assert releases_due() == []
     Release.objects.filter(pk=release.pk).update(created_at=timezone.now() - timedelta(hours=25))
     assert releases_due() == ["the-stack"]
+
+
+def test_an_applied_exclusion_is_lifted_only_by_a_fresh_proof(client, dataset, make_repository, settings):
+    settings.OPTOUT_VERIFY_INTERVAL_SECONDS = 0
+    path = make_repository("u/r", {"a": "1"})
+    confirmation = file_and_confirm(repositories=[path.as_uri()])
+    request = confirmation.request
+    commit_proof(make_repository, "u/r", request.proof_token)
+    services.optout_request_verify_now(request=request)
+    release = release_publish(dataset_slug="the-stack")
+    build_report_record(dataset=dataset, version=release.version, build_id="b-1")
+    url = f"/opt-out/r/{confirmation.status_token}/"
+
+    client.post(url, {"action": "reinclude"})
+    request.refresh_from_db()
+    assert request.reinclusion_token.startswith("dataset-opt-in-") and request.state == "applied"
+    assert request.reinclusion_token in client.get(url).content.decode()
+
+    client.post(url, {"action": "verify_reinclusion"})  # the old token is still committed
+    request.refresh_from_db()
+    assert request.state == "applied" and "not found yet" in request.events.last().message
+
+    commit_proof(make_repository, "u/r", request.reinclusion_token)
+    client.post(url, {"action": "verify_reinclusion"})
+    request.refresh_from_db()
+    assert request.state == "withdrawn" and "Re-included after a fresh proof" in request.events.last().message
+    from optout.models import Exclusion
+
+    assert Exclusion.objects.get().revoked_at is not None
+
+
+def test_re_inclusion_is_only_for_applied_requests(dataset, make_repository):
+    from governance.exceptions import GovernanceError
+
+    request = file_and_confirm(repositories=[make_repository("v/r", {"a": "1"}).as_uri()]).request
+    with pytest.raises(GovernanceError, match="before that, withdraw"):
+        services.optout_request_reinclusion_start(request=request)
