@@ -8,11 +8,11 @@ import itertools
 import json
 import shutil
 import uuid
+from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, timedelta
 from pathlib import Path
 
-import pyarrow as pa
 from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import F, Max, Q
@@ -143,20 +143,19 @@ def release_publish(*, dataset_slug: str) -> Release:
 
 
 def _release_write(dataset: Dataset, folder: Path, version: int, previous: Release | None, frozen_at) -> dict:
-    jsonl, parquet = repositories_write(exclusion_rows(dataset), folder)
+    counts = Counter()
+
+    def counted(items, key):
+        # Counted on the way through: the files are never read back just to count them.
+        for item in items:
+            counts[key(item)] += 1
+            yield item
+
+    jsonl, parquet = repositories_write(counted(exclusion_rows(dataset), lambda row: row.scope), folder)
     blobs = blobs_write(excluded_blob_ids(dataset), folder)
     previous_rows = repositories_read(release_folder(previous) / "repositories.parquet") if previous else iter(())
-    changes = changes_write(changes_diff(previous_rows, repositories_read(folder / "repositories.parquet")), folder)
-    repositories = namespaces = 0
-    for row in repositories_read(folder / "repositories.parquet"):
-        if row.scope == "namespace":
-            namespaces += 1
-        else:
-            repositories += 1
-    added = removed = 0
-    for change in changes_read(folder / "changes.jsonl"):
-        added += change["op"] == "add"
-        removed += change["op"] == "remove"
+    diff = changes_diff(previous_rows, repositories_read(folder / "repositories.parquet"))
+    changes = changes_write(counted(diff, lambda change: change["op"]), folder)
     return {
         "format": MANIFEST_FORMAT,
         "dataset": dataset.slug,
@@ -165,11 +164,11 @@ def _release_write(dataset: Dataset, folder: Path, version: int, previous: Relea
         "previous": previous.version if previous else None,
         "policy": {"allowed_licenses": sorted(dataset.allowed_licenses), "no_license": dataset.no_license},
         "counts": {
-            "repositories": repositories,
-            "namespaces": namespaces,
+            "repositories": counts["repository"],
+            "namespaces": counts["namespace"],
             "blobs": blobs.rows,
-            "added": added,
-            "removed": removed,
+            "added": counts["add"],
+            "removed": counts["remove"],
         },
         "files": [info.as_dict() for info in (jsonl, parquet, blobs, changes)],
     }
@@ -226,8 +225,10 @@ def release_lookup(release: Release):
         wanted = sorted(canonicals | namespaces)
         if not wanted:
             return {}
-        table = pq.read_table(path, columns=["repository", "scope", "reasons"])
-        table = table.filter(pc.is_in(table["repository"], value_set=pa.array(wanted, pa.string())))
+        # Filtered while reading (row-group statistics skip what cannot match), not loaded whole first.
+        table = pq.read_table(
+            path, columns=["repository", "scope", "reasons"], filters=pc.field("repository").isin(wanted)
+        )
         return {
             (row["repository"], row["scope"]): set(row["reasons"])
             for row in table.to_pylist()

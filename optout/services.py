@@ -220,15 +220,8 @@ def optout_request_by_status_token(*, token: str) -> OptOutRequest:
     return request
 
 
-def optout_request_verify_now(*, request: OptOutRequest, ip: str | None = None) -> None:
-    """The owner pressed "Verify now": queue a check of every waiting proof, within the limits."""
-    from optout.tasks import optout_request_verify_task
-
-    now = timezone.now()
-    if request.state not in (State.AWAITING_PROOF, State.IN_REVIEW, State.ACTIVE, State.VERIFIED):
-        raise GovernanceError(f"This request is {request.get_state_display().lower()}: there is nothing to verify.")
-    if not request.verifications.filter(state__in=Verification.WAITING_STATES).exists():
-        raise GovernanceError("Every repository of this request is already verified.")
+def _check_request_allowed(request: OptOutRequest, *, ip: str | None, now) -> None:
+    """The limits on checks asked from a status page: one per request per interval, and per network address."""
     interval = timedelta(seconds=settings.OPTOUT_VERIFY_INTERVAL_SECONDS)
     if request.last_check_requested_at and request.last_check_requested_at + interval > now:
         wait = (request.last_check_requested_at + interval - now).total_seconds()
@@ -241,6 +234,18 @@ def optout_request_verify_now(*, request: OptOutRequest, ip: str | None = None) 
             window=timedelta(hours=1),
             what="verification requests from your network",
         )
+
+
+def optout_request_verify_now(*, request: OptOutRequest, ip: str | None = None) -> None:
+    """The owner pressed "Verify now": queue a check of every waiting proof, within the limits."""
+    from optout.tasks import optout_request_verify_task
+
+    now = timezone.now()
+    if request.state not in (State.AWAITING_PROOF, State.IN_REVIEW, State.ACTIVE, State.VERIFIED):
+        raise GovernanceError(f"This request is {request.get_state_display().lower()}: there is nothing to verify.")
+    if not request.verifications.filter(state__in=Verification.WAITING_STATES).exists():
+        raise GovernanceError("Every repository of this request is already verified.")
+    _check_request_allowed(request, ip=ip, now=now)
     with transaction.atomic():
         OptOutRequest.objects.filter(pk=request.pk).update(last_check_requested_at=now)
         request.verifications.filter(state__in=Verification.WAITING_STATES).update(next_check_at=now)
@@ -571,10 +576,7 @@ def optout_request_reinclusion_verify_now(*, request: OptOutRequest, ip: str | N
     if request.state != State.APPLIED or not request.reinclusion_token:
         raise GovernanceError("Ask for re-inclusion first: the page then shows the token to commit.")
     now = timezone.now()
-    interval = timedelta(seconds=settings.OPTOUT_VERIFY_INTERVAL_SECONDS)
-    if request.last_check_requested_at and request.last_check_requested_at + interval > now:
-        wait = (request.last_check_requested_at + interval - now).total_seconds()
-        raise GovernanceError(f"A check was asked for a moment ago. Please wait {int(wait) + 1} seconds.")
+    _check_request_allowed(request, ip=ip, now=now)
     with transaction.atomic():
         OptOutRequest.objects.filter(pk=request.pk).update(last_check_requested_at=now)
         _event(request, "verify_requested", "Check of the re-inclusion proof asked from the status page.", ip=ip)

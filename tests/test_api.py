@@ -206,3 +206,16 @@ def test_the_schema_and_docs_are_served_offline(client):
     assert client.get("/api/schema/").status_code == 200
     docs = client.get("/api/docs/").content.decode()
     assert "swagger" in docs.lower() and "cdn" not in docs.lower()
+
+
+def test_the_dataset_list_is_paginated_with_a_fixed_number_of_queries(client, dataset):
+    exclude("github.com/a/one")
+    release_publish(dataset_slug="the-stack")
+    with CaptureQueriesContext(connection) as one:
+        client.get("/api/v1/datasets/")
+    for number in range(5):
+        dataset_get_or_create(slug=f"more-{number}")
+    with CaptureQueriesContext(connection) as six:
+        body = client.get("/api/v1/datasets/").json()
+    assert body["count"] == 6 and len(six) == len(one)
+    assert {row["slug"]: row["latest_release"] for row in body["results"]}["the-stack"] == 1
