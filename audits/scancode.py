@@ -1,14 +1,29 @@
 """The only module that imports scancode-toolkit.
 
-For now it serves the license texts of scancode's own license database, which the
-demo and the tests commit into real git repositories; detection arrives with the
-license audits.
+scancode's license index takes seconds to load and about a gigabyte of memory, so it is
+loaded once per process (`index_load`), in a Celery worker's parent before it forks, so
+that its children share the pages. Detection runs one file at a time with a time limit of
+its own; parallelism comes from Celery's worker processes, never from a pool inside a task.
 """
 
+import gc
+import hashlib
+import json
+import signal
+import threading
+import time
+from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
 from governance.exceptions import GovernanceError
+
+# Matches scored below this are not trusted to decide on their own.
+LOW_SCORE = 80.0
+# scancode keys that say "a license is referred to here, but which one is not known".
+UNKNOWN_KEYS = frozenset(
+    {"unknown", "unknown-license-reference", "free-unknown", "unknown-spdx", "other-permissive", "other-copyleft"}
+)
 
 
 @cache
@@ -29,3 +44,185 @@ def license_text(key: str) -> str:
     if content.startswith("---"):
         _, _, content = content[3:].partition("\n---\n")
     return content.strip() + "\n"
+
+
+@cache
+def scanner_version() -> str:
+    """`scancode-toolkit 32.5.0 index:<first 12 hex of the index fingerprint>`: what a finding is keyed by."""
+    import scancode_config
+
+    return f"scancode-toolkit {scancode_config.__version__} index:{index_fingerprint()[:12]}"
+
+
+@cache
+def index_fingerprint() -> str:
+    """sha256 of scancode's license index file, remembered next to our data by the file's size and time."""
+    from django.conf import settings
+    from licensedcode.cache import LICENSE_INDEX_DIR, LICENSE_INDEX_FILENAME, licensedcode_cache_dir
+
+    index_file = Path(licensedcode_cache_dir) / LICENSE_INDEX_DIR / LICENSE_INDEX_FILENAME
+    try:
+        stat = index_file.stat()
+    except FileNotFoundError:
+        # scancode builds it on first use; fingerprint the license data it is built from instead.
+        return hashlib.sha256(str(sorted(p.name for p in _licenses_dir().iterdir())).encode()).hexdigest()
+    remembered = Path(settings.DATA_DIR) / "scancode-index.json"
+    key = f"{index_file}:{stat.st_size}:{stat.st_mtime_ns}"
+    try:
+        known = json.loads(remembered.read_text())
+        if known.get("key") == key:
+            return known["sha256"]
+    except (OSError, ValueError):
+        pass
+    digest = hashlib.sha256()
+    with index_file.open("rb") as index:
+        while chunk := index.read(1 << 20):
+            digest.update(chunk)
+    remembered.parent.mkdir(parents=True, exist_ok=True)
+    remembered.write_text(json.dumps({"key": key, "sha256": digest.hexdigest()}))
+    return digest.hexdigest()
+
+
+def index_load() -> None:
+    """Load the license index (and the license database) now, then keep the garbage collector off them.
+
+    Called in a worker's parent process before it forks: gc.freeze() moves everything loaded so far
+    out of the collector's reach, so collections in the children do not write to (and so copy) the
+    shared pages.
+    """
+    from licensedcode.cache import get_index, get_licenses_db
+
+    get_index()
+    get_licenses_db()
+    scanner_version()
+    gc.freeze()
+
+
+# scancode's license categories, grouped the way a dataset policy thinks of them.
+_CATEGORY_CLASSES = {
+    "Permissive": "permissive",
+    "Public Domain": "permissive",
+    "Copyleft": "copyleft",
+    "Copyleft Limited": "copyleft",
+    "Proprietary Free": "proprietary",
+    "Commercial": "proprietary",
+    "Source-available": "proprietary",
+    "Free Restricted": "proprietary",
+}
+
+
+def license_class(key: str) -> str:
+    """permissive, copyleft, proprietary or unknown, for one scancode license key."""
+    if key in UNKNOWN_KEYS:
+        return "unknown"
+    from licensedcode.cache import get_licenses_db
+
+    license_ = get_licenses_db().get(key)
+    if license_ is None:
+        return "unknown"
+    return _CATEGORY_CLASSES.get(license_.category, "unknown")
+
+
+def spdx_key(key: str) -> str:
+    """The SPDX identifier scancode gives a license key (LicenseRef-scancode-… when SPDX has none)."""
+    from licensedcode.cache import get_licenses_db
+
+    license_ = get_licenses_db().get(key)
+    if license_ is None:
+        return f"LicenseRef-scancode-{key}"
+    return license_.spdx_license_key or f"LicenseRef-scancode-{key}"
+
+
+@dataclass
+class FileFinding:
+    """What scancode found in one file."""
+
+    license_expression: str = ""  # scancode keys
+    spdx_expression: str = ""
+    detections: list[dict] = field(default_factory=list)
+    clues: list[dict] = field(default_factory=list)
+    license_text_percent: float = 0.0
+    timed_out: bool = False
+    error: str = ""
+    seconds: float = 0.0
+
+
+class _FileTimeout(Exception):
+    pass
+
+
+def file_scan(location: str | Path, *, timeout: float = 30.0) -> FileFinding:
+    """Detect licenses in one file, stopping after `timeout` seconds with whatever was found by then.
+
+    scancode's own deadline is checked between matching stages; a stage can overrun it on a
+    pathological file, so in the main thread (a Celery prefork child, a management command) an
+    alarm interrupts it for good one second after the deadline.
+    """
+    from scancode.api import get_licenses
+
+    started = time.monotonic()
+    use_alarm = threading.current_thread() is threading.main_thread()
+    previous_handler = None
+    if use_alarm:
+
+        def interrupt(signum, frame):
+            raise _FileTimeout
+
+        previous_handler = signal.signal(signal.SIGALRM, interrupt)
+        signal.setitimer(signal.ITIMER_REAL, timeout + 1.0)
+    try:
+        result = get_licenses(str(location), deadline=time.time() + timeout, unknown_licenses=True)
+    except _FileTimeout:
+        return FileFinding(timed_out=True, seconds=time.monotonic() - started)
+    except Exception as failure:  # noqa: BLE001 — scancode raising on one odd file must not end the scan
+        return FileFinding(error=f"{type(failure).__name__}: {failure}"[:500], seconds=time.monotonic() - started)
+    finally:
+        if use_alarm:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, previous_handler or signal.SIG_DFL)
+    seconds = time.monotonic() - started
+    return FileFinding(
+        license_expression=result["detected_license_expression"] or "",
+        spdx_expression=result["detected_license_expression_spdx"] or "",
+        detections=[_detection(detection) for detection in result["license_detections"]],
+        clues=[_match(match) for match in result["license_clues"]],
+        license_text_percent=float(result["percentage_of_license_text"] or 0.0),
+        timed_out=seconds >= timeout,
+        seconds=seconds,
+    )
+
+
+def _detection(detection: dict) -> dict:
+    matches = [_match(match) for match in detection["matches"]]
+    return {
+        "license_expression": detection["license_expression"],
+        "spdx_expression": detection.get("license_expression_spdx") or "",
+        "score": min((match["score"] for match in matches), default=0.0),
+        "start_line": min((match["start_line"] for match in matches), default=0),
+        "end_line": max((match["end_line"] for match in matches), default=0),
+        "matches": matches,
+    }
+
+
+def _match(match: dict) -> dict:
+    return {
+        "license_expression": match["license_expression"],
+        "spdx_expression": match.get("license_expression_spdx") or "",
+        "rule": match["rule_identifier"],
+        "matcher": match["matcher"],
+        "score": float(match["score"]),
+        "coverage": float(match["match_coverage"]),
+        "start_line": match["start_line"],
+        "end_line": match["end_line"],
+        "is_license_text": bool(match.get("rule_url") and "LICENSE" in match["rule_identifier"])
+        or match["rule_identifier"].endswith(".LICENSE"),
+    }
+
+
+def spdx_expression(expression: str) -> str:
+    """The SPDX form of an expression of scancode license keys."""
+    if not expression:
+        return ""
+    from licensedcode.cache import build_spdx_license_expression, get_cache
+
+    return str(build_spdx_license_expression(expression, licensing=get_cache().licensing))

@@ -4,6 +4,7 @@ import os
 
 from celery import Celery
 from celery.schedules import crontab
+from celery.signals import worker_init
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "governance.settings")
 
@@ -25,8 +26,25 @@ app.conf.beat_schedule = {
         "task": "governance.tasks.blob_listings_sweep",
         "schedule": crontab(minute="*/10"),
     },
+    "audits-rescans-sweep": {
+        "task": "audits.tasks.rescans_sweep",
+        "schedule": crontab(minute="*/15"),
+    },
     "optout-verification-sweep": {
         "task": "optout.tasks.verification_sweep",
         "schedule": crontab(minute="*/5"),
     },
 }
+
+
+@worker_init.connect
+def _scancode_index_preload(**kwargs) -> None:
+    """Load scancode's license index in the worker's parent, before the pool forks, so its children share it."""
+    import django
+    from django.conf import settings
+
+    django.setup()
+    if settings.AUDITS_PRELOAD_INDEX:
+        from audits.scancode import index_load
+
+        index_load()

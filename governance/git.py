@@ -444,3 +444,120 @@ def _timeout_failure(remote: SplitResult, timeout: float) -> GitUnreachable:
 def _shown(remote: SplitResult) -> str:
     """The URL without credentials, query or fragment, for messages."""
     return f"{remote.scheme}://{remote.netloc.rpartition('@')[2]}{remote.path}"
+
+
+# ---- Reading whole snapshots, for license scans ------------------------------------------------
+
+SYMLINK_MODE = "120000"
+SUBMODULE_MODE = "160000"
+
+
+@dataclass(frozen=True, slots=True)
+class TreeEntry:
+    """One entry of `git ls-tree -r -l`: a file, a symbolic link or a submodule."""
+
+    path: str  # decoded as UTF-8 with surrogateescape, as in TreeBlob
+    object_id: str  # blob SHA-1 (or the submodule's commit)
+    size: int  # bytes; UNKNOWN_SIZE when the blob was left out of the fetch (over the size cap) or a submodule
+    mode: str  # "100644", "100755", "120000" (symbolic link) or "160000" (submodule)
+
+
+def snapshot_fetch(
+    clone_url: str, *, into: str | Path, ref: str | None = None, max_blob_bytes: int, timeout: float = 300
+) -> str:
+    """Fetch one commit of a repository (default: its HEAD) into a new bare repository at `into`; return its SHA.
+
+    Shallow (depth 1), no tags, no submodules, hooks disabled, and blobs of more than `max_blob_bytes`
+    left out by a partial-clone filter, so a huge repository costs what its small files cost.
+    """
+    remote = _remote_url_checked(clone_url)
+    ref = _ref_checked(ref)
+    if max_blob_bytes < 0:
+        raise GitError("the blob size limit cannot be negative")
+    Path(into).mkdir(parents=True, exist_ok=True)
+    try:
+        return _filtered_fetch(
+            clone_url,
+            remote,
+            blob_filter=f"blob:limit={max_blob_bytes + 1}",
+            deadline=time.monotonic() + timeout,
+            scratch=str(into),
+            ref=ref,
+        )
+    except GitTimedOut:
+        raise _timeout_failure(remote, timeout) from None
+
+
+def snapshot_tree(repository: str | Path, commit: str, *, timeout: float = 120) -> list[TreeEntry]:
+    """Every entry under `commit` in a repository made by snapshot_fetch, in git's path order."""
+    listing = git_run("ls-tree", "-r", "-l", "-z", commit, cwd=repository, timeout=timeout)
+    entries = []
+    start = 0
+    while (end := listing.find(b"\0", start)) != -1:
+        description, _, name = listing[start:end].partition(b"\t")
+        start = end + 1
+        mode, _kind, sha, size = description.split()
+        entries.append(
+            TreeEntry(
+                path=name.decode("utf-8", "surrogateescape"),
+                object_id=sha.decode("ascii"),
+                size=int(size) if size.isdigit() else UNKNOWN_SIZE,
+                mode=mode.decode("ascii"),
+            )
+        )
+    return entries
+
+
+def snapshot_blobs(repository: str | Path, blob_ids: list[str], *, timeout: float = 300):
+    """Yield (blob_id, content) for each blob, in order, from one `git cat-file --batch`; None when it is missing."""
+    if not blob_ids:
+        return
+    command = ["git", "-c", "core.hooksPath=/dev/null", "cat-file", "--batch"]
+    deadline = time.monotonic() + timeout
+    process = subprocess.Popen(
+        command,
+        cwd=repository,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        env=_git_environment(),
+        process_group=0,
+    )
+    try:
+        # git reads the whole request list first only as fast as it answers; a writer thread would let
+        # the two overlap, but a blob list of a few thousand ids fits in the pipe buffer a few times over.
+        process.stdin.write("".join(f"{blob_id}\n" for blob_id in blob_ids).encode())
+        process.stdin.close()
+        for blob_id in blob_ids:
+            if time.monotonic() > deadline:
+                raise GitTimedOut(f"git cat-file took longer than {timeout:g} s and was stopped")
+            header = process.stdout.readline()
+            if not header:
+                raise GitError("git cat-file stopped before answering every blob")
+            fields = header.split()
+            if fields[-1] == b"missing":
+                yield blob_id, None
+                continue
+            size = int(fields[2])
+            content = process.stdout.read(size)
+            process.stdout.read(1)  # the newline after each object
+            yield blob_id, content
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        process.stdout.close()
+        process.wait()
+
+
+def snapshot_grep(repository: str | Path, commit: str, patterns: list[str], *, timeout: float = 120) -> set[str]:
+    """Paths of the text files under `commit` whose content matches any of the (extended, case-blind) patterns."""
+    arguments = ["grep", "-l", "-I", "-i", "-E", "-z", "--no-color"]
+    for pattern in patterns:
+        arguments += ["-e", pattern]
+    try:
+        found = git_run(*arguments, commit, "--", cwd=repository, timeout=timeout)
+    except GitCommandFailed as failure:
+        if not failure.stderr:  # exit 1 without a message: nothing matched
+            return set()
+        raise
+    prefix = f"{commit}:".encode()
+    return {name.removeprefix(prefix).decode("utf-8", "surrogateescape") for name in found.split(b"\0") if name}

@@ -214,3 +214,16 @@ OPTOUT_GIT_TIMEOUT_SECONDS = env_int("OPTOUT_GIT_TIMEOUT_SECONDS", 30, minimum=1
 # Release signing: embedded mode makes its own key; production gives one (or sets AUTOCREATE on purpose).
 SIGNING_KEY_FILE = env_str("GOVERNANCE_SIGNING_KEY_FILE", "") or ""
 SIGNING_KEY_AUTOCREATE = env_bool("GOVERNANCE_SIGNING_KEY_AUTOCREATE", default=DEBUG)
+
+# License audits (scancode).
+AUDITS_MAX_FILE_BYTES = env_int("AUDITS_MAX_FILE_BYTES", 1_000_000, minimum=1)
+AUDITS_FILE_TIMEOUT_SECONDS = env_int("AUDITS_FILE_TIMEOUT_SECONDS", 30, minimum=1)
+AUDITS_FETCH_TIMEOUT_SECONDS = env_int("AUDITS_FETCH_TIMEOUT_SECONDS", 300, minimum=1)
+AUDITS_MAX_FILES = env_int("AUDITS_MAX_FILES", 200_000, minimum=1)
+AUDITS_NOTICE_CANDIDATES_MAX = env_int("AUDITS_NOTICE_CANDIDATES_MAX", 200, minimum=0)
+AUDITS_CHUNK_FILES = env_int("AUDITS_CHUNK_FILES", 25, minimum=1)
+AUDITS_RESCANS_PER_RUN = env_int("AUDITS_RESCANS_PER_RUN", 50, minimum=1)
+AUDITS_HEAD_CHECKS_PER_RUN = env_int("AUDITS_HEAD_CHECKS_PER_RUN", 500, minimum=1)
+AUDITS_RESCAN_AFTER_HOURS = env_int("AUDITS_RESCAN_AFTER_HOURS", 24, minimum=1)
+# Load the license index in a worker's parent process before it forks (about 1.3 GB, shared by its children).
+AUDITS_PRELOAD_INDEX = env_bool("AUDITS_PRELOAD_INDEX", default=True)

@@ -91,6 +91,8 @@ def worker_process(tmp_path):
         "CELERY_TASK_ALWAYS_EAGER": "0",
         "GOVERNANCE_DATA_DIR": str(tmp_path / "worker-data"),
         "DJANGO_DEBUG": "1",
+        # Most worker tests never scan; those that do load the index on first use instead.
+        "AUDITS_PRELOAD_INDEX": "0",
     }
     log_path = tmp_path / "worker.log"
     log = open(log_path, "wb")  # noqa: SIM115 - closed after the worker stops

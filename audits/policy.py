@@ -1,0 +1,135 @@
+"""License policies evaluated on SPDX expressions as boolean formulas.
+
+`MIT OR GPL-3.0-only` passes a permissive policy (one branch is allowed), `MIT AND GPL-3.0-only`
+does not (every part must be), and `GPL-2.0-only WITH Classpath-exception-2.0` is one unit that
+a policy lists as such. A license that only says "some license, unknown which" makes the answer
+depend on it: three-valued logic returns None there, which becomes `needs_review`.
+"""
+
+from dataclasses import dataclass
+from functools import cache
+
+from license_expression import AND, OR, ExpressionError, LicenseSymbol, LicenseWithExceptionSymbol, Licensing
+
+from governance.models import DEFAULT_ALLOWED_LICENSES
+
+_licensing = Licensing()
+
+# SPDX identifiers scancode gives to "a license is referred to, but which one is unknown".
+UNKNOWN_SPDX_PREFIX = "licenseref-scancode-"
+UNKNOWN_SCANCODE_KEYS = frozenset(
+    {"unknown", "unknown-license-reference", "free-unknown", "unknown-spdx", "other-permissive", "other-copyleft"}
+)
+# Most permissive first; an AND takes the worst part, an OR the best branch.
+CLASS_RANK = {"permissive": 0, "copyleft": 1, "proprietary": 2, "unknown": 3}
+
+
+@dataclass(frozen=True)
+class Policy:
+    """Which licenses a dataset allows, and what a repository without any license gets."""
+
+    name: str
+    allowed: frozenset[str]  # lower-cased SPDX identifiers (or `X WITH Y` units)
+    no_license: str  # include | exclude | needs_review
+
+    @classmethod
+    def from_dataset(cls, dataset) -> "Policy":
+        return cls(
+            name=dataset.slug,
+            allowed=frozenset(key.strip().lower() for key in dataset.allowed_licenses),
+            no_license=dataset.no_license,
+        )
+
+
+# The built-in policy, reported under the key `default`: The Stack v2's permissive-or-none.
+DEFAULT_POLICY = Policy(
+    name="default", allowed=frozenset(key.lower() for key in DEFAULT_ALLOWED_LICENSES), no_license="include"
+)
+
+
+def expression_parse(expression: str):
+    """The parsed expression, or None when it is empty or not an expression at all."""
+    if not expression.strip():
+        return None
+    try:
+        return _licensing.parse(expression)
+    except ExpressionError:
+        return None
+
+
+def is_unknown_spdx(key: str) -> bool:
+    key = key.lower()
+    return key.startswith(UNKNOWN_SPDX_PREFIX) and key[len(UNKNOWN_SPDX_PREFIX) :] in UNKNOWN_SCANCODE_KEYS
+
+
+@cache
+def policy_allows(expression: str, allowed: frozenset[str]) -> bool | None:
+    """True if the policy allows the SPDX expression, False if it does not, None if that hangs on an unknown license."""
+    parsed = expression_parse(expression)
+    if parsed is None:
+        return None
+    return _allows(parsed, allowed)
+
+
+def _allows(node, allowed: frozenset[str]) -> bool | None:
+    if isinstance(node, LicenseWithExceptionSymbol):
+        return True if str(node).lower() in allowed else False
+    if isinstance(node, LicenseSymbol):
+        key = node.key.lower()
+        if key in allowed:
+            return True
+        return None if is_unknown_spdx(key) else False
+    answers = [_allows(part, allowed) for part in node.args]
+    if isinstance(node, OR):
+        if True in answers:
+            return True
+        return None if None in answers else False
+    if isinstance(node, AND):
+        if False in answers:
+            return False
+        return None if None in answers else True
+    return None
+
+
+def expression_class(expression: str, license_class) -> str:
+    """permissive, copyleft, proprietary or unknown for a scancode-key expression; `license_class(key)` says it for one."""
+    parsed = expression_parse(expression)
+    if parsed is None:
+        return "unknown"
+    return _class(parsed, license_class)
+
+
+def _class(node, license_class) -> str:
+    if isinstance(node, LicenseWithExceptionSymbol):
+        return license_class(node.license_symbol.key)
+    if isinstance(node, LicenseSymbol):
+        return license_class(node.key)
+    classes = [_class(part, license_class) for part in node.args]
+    pick = min if isinstance(node, OR) else max
+    return pick(classes, key=CLASS_RANK.__getitem__)
+
+
+def expression_symbols(expression: str) -> set[str]:
+    """The license identifiers (lower-cased) an expression names, exceptions left out."""
+    parsed = expression_parse(expression)
+    if parsed is None:
+        return set()
+    return {symbol.key.lower() for symbol in _licensing.license_symbols(parsed, decompose=True)}
+
+
+def expression_combine(expressions: list[str]) -> str:
+    """One expression for several: an `OR` that names every license of the others stands for them all
+    (two license files plus a README saying "either, at your option"); otherwise they are ANDed."""
+    unique = list(dict.fromkeys(expression for expression in expressions if expression))
+    if not unique:
+        return ""
+    if len(unique) == 1:
+        return unique[0]
+    everything = set().union(*(expression_symbols(expression) for expression in unique))
+    for expression in unique:
+        parsed = expression_parse(expression)
+        if isinstance(parsed, OR) and expression_symbols(expression) >= everything:
+            return str(parsed)
+    parsed_all = [expression_parse(expression) for expression in unique]
+    combined = _licensing.AND(*[part for part in parsed_all if part is not None])
+    return str(_licensing.dedup(combined))

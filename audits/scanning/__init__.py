@@ -1,0 +1,1 @@
+"""Scanning repositories for licenses: which files matter, the pipeline, and the verdict."""

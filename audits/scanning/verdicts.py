@@ -1,0 +1,262 @@
+"""From per-file findings to a repository verdict, and from a verdict to a decision under a policy.
+
+The declared license comes from the key files at the root (license files and package manifests;
+the README when they say nothing). Other files add detected licenses; a strong match in one of
+them to a license the policy refuses, while the declared license is allowed, is a conflict. What
+makes us unsure about the key files (only a clue, an unknown license, a low score, a file cut
+short) sends the verdict to a maintainer. Translation catalogs and data files are shown, but
+never decide anything on their own.
+"""
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+
+from audits import scancode
+from audits.policy import Policy, expression_class, expression_combine, policy_allows
+from audits.scanning.files import KEY_ROLES, LICENSE, MANIFEST, NOTICE_CANDIDATE, README, ROLE_ORDER
+
+MAX_EVIDENCE_FILES = 500
+
+
+@dataclass
+class FileEvidence:
+    """One scanned file and scancode's finding for its blob."""
+
+    path: str
+    role: str
+    noise: bool
+    blob_id: str
+    license_expression: str
+    spdx_expression: str
+    detections: list[dict]
+    clues: list[dict]
+    timed_out: bool = False
+    error: str = ""
+
+
+@dataclass
+class VerdictFacts:
+    declared_license: str = ""  # SPDX
+    effective_license: str = ""  # SPDX: declared, or what source headers say when nothing is declared
+    effective_keys: str = ""  # the same in scancode keys, for the classification
+    detected_licenses: list[str] = field(default_factory=list)
+    classification: str = "no_license"
+    uncertainties: list[dict] = field(default_factory=list)
+    conflicts: list[dict] = field(default_factory=list)
+    notes: list[dict] = field(default_factory=list)
+    evidence: list[dict] = field(default_factory=list)
+
+    @property
+    def evidence_digest(self) -> str:
+        """What a review was given: the licenses and every reason to doubt them, not line numbers."""
+        summary = {
+            "effective": self.effective_license,
+            "declared": self.declared_license,
+            "detected": self.detected_licenses,
+            "uncertain": sorted((u["code"], u.get("file", ""), u.get("license", "")) for u in self.uncertainties),
+            "conflicts": sorted((c["file"], c["license"]) for c in self.conflicts),
+        }
+        return hashlib.sha256(json.dumps(summary, sort_keys=True).encode()).hexdigest()
+
+
+def verdict_facts(files: list[FileEvidence]) -> VerdictFacts:
+    """The repository-level verdict from the findings of its scanned files."""
+    facts = VerdictFacts()
+    files = sorted(files, key=lambda f: (ROLE_ORDER.get(f.role, 9), f.path))
+    key_files = [f for f in files if f.role in KEY_ROLES]
+
+    declaring = [f for f in key_files if f.role in (LICENSE, MANIFEST) and f.license_expression]
+    if not declaring:
+        declaring = [f for f in key_files if f.role == README and f.license_expression]
+    declared_keys = expression_combine([f.license_expression for f in declaring])
+
+    strong_others = [f for f in files if f.role not in KEY_ROLES and not f.noise and _strong_expression(f)]
+    effective_keys = declared_keys
+    if not effective_keys and strong_others:
+        effective_keys = expression_combine([_strong_expression(f) for f in strong_others])
+        facts.notes.append(
+            {"code": "headers_only", "detail": "No license file or manifest: the license comes from notices in files"}
+        )
+    if declaring and all(f.role == README for f in declaring):
+        facts.notes.append({"code": "readme_only", "detail": "The license is only stated in the README"})
+
+    facts.declared_license = scancode.spdx_expression(declared_keys)
+    facts.effective_keys = effective_keys
+    facts.effective_license = scancode.spdx_expression(effective_keys)
+    facts.detected_licenses = sorted({f.spdx_expression for f in files if f.spdx_expression})
+
+    # What makes the key files (or, with nothing declared, the notices that stand in for them) unsure.
+    deciding = key_files if declared_keys else key_files + strong_others
+    for f in deciding:
+        facts.uncertainties.extend(_doubts(f))
+
+    if declared_keys:
+        for f in strong_others:
+            facts.conflicts.append({"file": f.path, "license": scancode.spdx_expression(_strong_expression(f))})
+
+    if effective_keys:
+        facts.classification = expression_class(effective_keys, scancode.license_class)
+    elif facts.uncertainties:
+        facts.classification = "unknown"
+    else:
+        facts.classification = "no_license"
+
+    facts.evidence = [_evidence(f) for f in files if f.detections or f.clues or f.timed_out or f.error][
+        :MAX_EVIDENCE_FILES
+    ]
+    return facts
+
+
+def _strong_expression(f: FileEvidence) -> str:
+    """The file's detections scored high enough to stand on their own, as one scancode-key expression."""
+    strong = [
+        d["license_expression"]
+        for d in f.detections
+        if d["score"] >= scancode.LOW_SCORE
+        and not any(key in scancode.UNKNOWN_KEYS for key in _keys(d["license_expression"]))
+    ]
+    return expression_combine(strong)
+
+
+def _keys(expression: str) -> set[str]:
+    from audits.policy import expression_symbols
+
+    return expression_symbols(expression)
+
+
+def _doubts(f: FileEvidence) -> list[dict]:
+    doubts = []
+    if f.timed_out:
+        doubts.append(
+            {"code": "timed_out", "file": f.path, "detail": f"{f.path}: the scan was cut short by the time limit"}
+        )
+    if f.error:
+        doubts.append({"code": "scan_error", "file": f.path, "detail": f"{f.path}: {f.error}"})
+    if f.clues and not f.detections:
+        clue = max(f.clues, key=lambda c: c["score"])
+        doubts.append(
+            {
+                "code": "clue_only",
+                "file": f.path,
+                "license": clue["spdx_expression"],
+                "detail": f"{f.path}: only a clue of {clue['spdx_expression'] or 'a license'} "
+                f"(lines {clue['start_line']}–{clue['end_line']}, rule {clue['rule']}, score {clue['score']:g})",
+            }
+        )
+    for d in f.detections:
+        unknown = _keys(d["license_expression"]) & scancode.UNKNOWN_KEYS
+        if unknown:
+            doubts.append(
+                {
+                    "code": "unknown_license",
+                    "file": f.path,
+                    "license": d["spdx_expression"],
+                    "detail": f"{f.path}: lines {d['start_line']}–{d['end_line']} refer to a license scancode "
+                    f"does not know ({', '.join(sorted(unknown))})",
+                }
+            )
+        elif d["score"] < scancode.LOW_SCORE:
+            doubts.append(
+                {
+                    "code": "low_score",
+                    "file": f.path,
+                    "license": d["spdx_expression"],
+                    "detail": f"{f.path}: {d['spdx_expression']} matched with score {d['score']:g} "
+                    f"(lines {d['start_line']}–{d['end_line']}), below {scancode.LOW_SCORE:g}",
+                }
+            )
+    return doubts
+
+
+def _evidence(f: FileEvidence) -> dict:
+    return {
+        "file": f.path,
+        "role": f.role,
+        "noise": f.noise,
+        "blob_id": f.blob_id,
+        "license": f.spdx_expression,
+        "timed_out": f.timed_out,
+        "error": f.error,
+        "matches": [
+            {
+                "license": m["spdx_expression"],
+                "start_line": m["start_line"],
+                "end_line": m["end_line"],
+                "rule": m["rule"],
+                "matcher": m["matcher"],
+                "score": m["score"],
+                "clue": clue,
+            }
+            for clue, matches in ((False, [m for d in f.detections for m in d["matches"]]), (True, f.clues))
+            for m in matches
+        ][:50],
+    }
+
+
+@dataclass(frozen=True)
+class PolicyDecision:
+    decision: str  # include | exclude | needs_review
+    reasons: list[dict]
+
+
+def decision_for(facts, policy: Policy) -> PolicyDecision:
+    """What a policy decides on a verdict. `facts` is a VerdictFacts or a stored Verdict: no rescan needed."""
+    effective = facts.effective_license
+    uncertainties = list(facts.uncertainties)
+    if not effective:
+        if uncertainties:
+            return PolicyDecision("needs_review", uncertainties)
+        return PolicyDecision(
+            policy.no_license,
+            [
+                {
+                    "code": "no_license",
+                    "detail": f"No license found; the policy {policy.name!r} says {policy.no_license}",
+                }
+            ],
+        )
+    allowed = policy_allows(effective, policy.allowed)
+    if allowed is False:
+        return PolicyDecision(
+            "exclude",
+            [
+                {
+                    "code": "license_not_allowed",
+                    "license": effective,
+                    "detail": f"{effective} is not allowed by {policy.name!r}",
+                }
+            ],
+        )
+    if allowed is None:
+        return PolicyDecision(
+            "needs_review",
+            [
+                {
+                    "code": "unknown_license",
+                    "license": effective,
+                    "detail": f"Whether {effective} is allowed depends on a license scancode does not know",
+                }
+            ]
+            + uncertainties,
+        )
+    reasons = [
+        {
+            "code": "conflict",
+            "file": conflict["file"],
+            "license": conflict["license"],
+            "detail": f"{conflict['file']}: {conflict['license']}, which {policy.name!r} does not allow, "
+            f"in a repository declared {effective}",
+        }
+        for conflict in facts.conflicts
+        if policy_allows(conflict["license"], policy.allowed) is not True
+    ]
+    reasons += uncertainties
+    if reasons:
+        return PolicyDecision("needs_review", reasons)
+    return PolicyDecision(
+        "include", [{"code": "license_allowed", "license": effective, "detail": f"{effective} is allowed"}]
+    )
+
+
+__all__ = ["FileEvidence", "NOTICE_CANDIDATE", "VerdictFacts", "decision_for", "verdict_facts"]

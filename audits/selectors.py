@@ -1,0 +1,66 @@
+"""Reads for license audits: verdict reports, review queues, scan pages."""
+
+from django.db.models import Count, Min
+
+from audits.models import DatasetDecision, Scan, Verdict
+from audits.policy import DEFAULT_POLICY, Policy
+from audits.scanning.verdicts import decision_for
+
+
+def verdict_report(verdict: Verdict, *, scan: Scan, extra_policies: list[Policy] = ()) -> dict:
+    """One verdict as `scan_repository --json` prints it: decisions under every policy that applies."""
+    policies = {DEFAULT_POLICY.name: DEFAULT_POLICY}
+    stored = {
+        decision.dataset.slug: decision
+        for decision in DatasetDecision.objects.filter(repository=verdict.repository).select_related("dataset")
+    }
+    for policy in extra_policies:
+        policies[policy.name] = policy
+    decisions = {}
+    reasons = []
+    for name, policy in policies.items():
+        if name in stored:
+            continue
+        decided = decision_for(verdict, policy)
+        decisions[name] = decided.decision
+        if name == DEFAULT_POLICY.name:
+            reasons = decided.reasons
+    for name, decision in stored.items():
+        decisions[name] = decision.decision
+    return {
+        "repository": verdict.repository.canonical,
+        "commit": verdict.commit,
+        "declared_license": verdict.declared_license,
+        "effective_license": verdict.effective_license,
+        "detected_licenses": verdict.detected_licenses,
+        "classification": verdict.classification,
+        "decisions": decisions,
+        "reasons": reasons,
+        "notes": verdict.notes,
+        "files_total": scan.files_total,
+        "files_scanned": scan.files_scanned,
+        "files_reused": scan.files_reused,
+        "files_skipped": scan.files_skipped,
+        "deep": scan.deep,
+        "scanner_version": scan.scanner_version,
+        "index_fingerprint": scan.index_fingerprint,
+    }
+
+
+def license_review_queue(*, dataset_slug: str | None = None):
+    """needs_review decisions without a current review, oldest verdict first."""
+    queue = (
+        DatasetDecision.objects.filter(decision="needs_review")
+        .select_related("dataset", "repository", "verdict")
+        .order_by("verdict__created_at", "pk")
+    )
+    if dataset_slug:
+        queue = queue.filter(dataset__slug=dataset_slug)
+    return queue
+
+
+def license_review_counts() -> dict:
+    waiting = DatasetDecision.objects.filter(decision="needs_review").aggregate(
+        count=Count("pk"), oldest=Min("verdict__created_at")
+    )
+    return {"waiting": waiting["count"], "oldest": waiting["oldest"]}

@@ -1,0 +1,293 @@
+"""License audits: starting scans, turning them into verdicts, applying policies and reviews."""
+
+import logging
+from dataclasses import dataclass
+
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from audits.models import BlobFinding, DatasetDecision, RepositoryAudit, Review, Scan, ScanChunk, ScanFile, Verdict
+from audits.policy import DEFAULT_POLICY, Policy
+from audits.scanning import files as scan_files
+from audits.scanning import pipeline
+from audits.scanning.verdicts import FileEvidence, decision_for, verdict_facts
+from governance import git
+from governance.exceptions import GovernanceError
+from governance.identity import RepositoryParseError, parse_repository
+from governance.models import Dataset, DatasetRepository, Repository
+from governance.services import repository_from_ref
+
+logger = logging.getLogger(__name__)
+
+
+class ScanError(GovernanceError):
+    code = "scan_failed"
+
+
+def scan_request(*, repository: Repository, ref: str = "", deep: bool = False, requested_by: str = "") -> Scan:
+    """Queue a scan of a repository (the one already open when there is one) and hand it to a worker."""
+    from audits.tasks import scan_task
+
+    with transaction.atomic():
+        open_scan = Scan.objects.filter(
+            repository=repository, status__in=[Scan.Status.QUEUED, Scan.Status.RUNNING]
+        ).first()
+        if open_scan is not None:
+            return open_scan
+        try:
+            with transaction.atomic():
+                scan = Scan.objects.create(repository=repository, ref=ref, deep=deep, requested_by=requested_by)
+        except IntegrityError:  # a concurrent request opened one first
+            return Scan.objects.get(repository=repository, status__in=[Scan.Status.QUEUED, Scan.Status.RUNNING])
+        transaction.on_commit(lambda: scan_task.delay(scan.pk))
+    return scan
+
+
+def scan_run(*, scan_id: int) -> Scan | None:
+    """A queued scan, start to verdict, in this process: the steps, every chunk, the verdict."""
+    scan = pipeline.scan_start(scan_id=scan_id)
+    if scan is None or scan.status == Scan.Status.FAILED:
+        return scan
+    last = False
+    for number in ScanChunk.objects.filter(scan=scan).order_by("number").values_list("number", flat=True):
+        last = pipeline.scan_chunk_run(scan_id=scan.pk, number=number) or last
+    scan.refresh_from_db()
+    if scan.status == Scan.Status.RUNNING and (last or not ScanChunk.objects.filter(scan=scan).exists()):
+        scan_finish(scan_id=scan.pk)
+        scan.refresh_from_db()
+    return scan
+
+
+def scan_finish(*, scan_id: int) -> Verdict | None:
+    """Write the verdict of a scan whose chunks are all done, then apply every policy to it."""
+    with transaction.atomic():
+        scan = Scan.objects.select_for_update().select_related("repository").get(pk=scan_id)
+        if scan.status != Scan.Status.RUNNING:
+            return getattr(scan, "verdict", None)
+        evidence, binaries = _scan_evidence(scan)
+        facts = verdict_facts(evidence)
+        verdict = Verdict.objects.create(
+            scan=scan,
+            repository=scan.repository,
+            commit=scan.commit,
+            declared_license=facts.declared_license,
+            effective_license=facts.effective_license,
+            detected_licenses=facts.detected_licenses,
+            classification=facts.classification,
+            uncertainties=facts.uncertainties,
+            conflicts=facts.conflicts,
+            evidence=facts.evidence,
+            evidence_digest=facts.evidence_digest,
+            notes=facts.notes,
+            deep=scan.deep,
+        )
+        skipped = dict(scan.files_skipped)
+        if binaries:
+            skipped[scan_files.SKIP_BINARY] = skipped.get(scan_files.SKIP_BINARY, 0) + binaries
+        Scan.objects.filter(pk=scan.pk).update(
+            status=Scan.Status.DONE, step="done", files_skipped=skipped, finished_at=timezone.now()
+        )
+        RepositoryAudit.objects.update_or_create(
+            repository=scan.repository, defaults={"verdict": verdict, "head_commit": scan.commit}
+        )
+        decisions_refresh(repository=scan.repository)
+    pipeline.scan_cleanup(scan)
+    return verdict
+
+
+def _scan_evidence(scan: Scan) -> tuple[list[FileEvidence], int]:
+    findings = {
+        finding.blob_id: finding
+        for finding in BlobFinding.objects.filter(
+            scanner_version=scan.scanner_version,
+            blob_id__in=ScanFile.objects.filter(scan=scan).values("blob_id"),
+        )
+    }
+    evidence = []
+    binaries = 0
+    for scan_file in ScanFile.objects.filter(scan=scan).order_by("pk"):
+        finding = findings.get(scan_file.blob_id)
+        if finding is None:
+            continue
+        if finding.skipped:
+            binaries += 1
+            continue
+        evidence.append(
+            FileEvidence(
+                path=scan_file.path,
+                role=scan_file.role,
+                noise=scan_file.role not in scan_files.KEY_ROLES and scan_files.is_noise(scan_file.path),
+                blob_id=scan_file.blob_id,
+                license_expression=finding.license_expression,
+                spdx_expression=finding.spdx_expression,
+                detections=finding.detections,
+                clues=finding.clues,
+                timed_out=finding.timed_out,
+                error=finding.error,
+            )
+        )
+    return evidence, binaries
+
+
+@dataclass
+class ScanOutcome:
+    """What `scan_repository` reports for one source."""
+
+    repository: Repository
+    scan: Scan
+    verdict: Verdict | None
+    reused_verdict: bool = False
+
+
+def scan_repository(*, source: str, ref: str = "", deep: bool = False, requested_by: str = "command") -> ScanOutcome:
+    """Scan one repository (a URL, a canonical name or a local path) now, in this process; reuse an unchanged verdict."""
+    repository = _repository_from_source(source)
+    if not ref or git._COMMIT_SHA.fullmatch(ref):
+        outcome = _verdict_unchanged(repository, ref=ref, deep=deep, requested_by=requested_by)
+        if outcome is not None:
+            return outcome
+    try:
+        scan = Scan.objects.create(repository=repository, ref=ref, deep=deep, requested_by=requested_by)
+    except IntegrityError:
+        raise ScanError(f"{repository.canonical} is being scanned already; try again when that scan is done") from None
+    scan = scan_run(scan_id=scan.pk)
+    if scan.status == Scan.Status.FAILED:
+        raise ScanError(scan.error)
+    return ScanOutcome(repository=repository, scan=scan, verdict=scan.verdict)
+
+
+def _verdict_unchanged(repository: Repository, *, ref: str, deep: bool, requested_by: str) -> ScanOutcome | None:
+    """When the repository's head is the commit of its latest verdict, under the same scanner, that verdict stands."""
+    from audits import scancode
+
+    latest = (
+        Verdict.objects.filter(repository=repository, scan__scanner_version=scancode.scanner_version())
+        .filter(Q(deep=True) | Q(deep=deep))
+        .select_related("scan")
+        .order_by("-created_at")
+        .first()
+    )
+    if latest is None:
+        return None
+    try:
+        head = ref.lower() if ref else git.remote_head(repository.clone_url)
+    except git.GitError:
+        return None  # the full scan will say what is wrong
+    if head != latest.commit:
+        return None
+    RepositoryAudit.objects.update_or_create(
+        repository=repository, defaults={"head_commit": head, "head_checked_at": timezone.now(), "head_error": ""}
+    )
+    return ScanOutcome(repository=repository, scan=latest.scan, verdict=latest, reused_verdict=True)
+
+
+def _repository_from_source(source: str) -> Repository:
+    from pathlib import Path
+
+    text = source
+    if not source.startswith(("file://", "http://", "https://", "ssh://", "git@", "git://")):
+        if Path(source).exists():
+            text = Path(source).resolve().as_uri()
+        elif source.startswith(("/", ".", "~")):
+            raise ScanError(f"there is no directory {source}")
+    try:
+        return repository_from_ref(ref=parse_repository(text))
+    except RepositoryParseError as error:
+        raise ScanError(f"{source!r} is not a repository: {error}") from None
+
+
+def policies_for(repository: Repository) -> list[Dataset]:
+    return list(Dataset.objects.filter(inventory__repository=repository))
+
+
+def decisions_refresh(*, repository: Repository | None = None, dataset: Dataset | None = None) -> int:
+    """Apply the datasets' policies (and current reviews) to the latest verdicts; no rescan. Returns rows written."""
+    memberships = DatasetRepository.objects.select_related("dataset")
+    if repository is not None:
+        memberships = memberships.filter(repository=repository)
+    if dataset is not None:
+        memberships = memberships.filter(dataset=dataset)
+    audits = RepositoryAudit.objects.filter(verdict__isnull=False).select_related("verdict")
+    if repository is not None:
+        audits = audits.filter(repository=repository)
+    latest = {audit.repository_id: audit.verdict for audit in audits}
+    written = 0
+    policies: dict[int, Policy] = {}
+    for membership in memberships.iterator(chunk_size=2000):
+        verdict = latest.get(membership.repository_id)
+        if verdict is None:
+            continue
+        policy = policies.setdefault(membership.dataset_id, Policy.from_dataset(membership.dataset))
+        decision_apply(dataset=membership.dataset, verdict=verdict, policy=policy)
+        written += 1
+    return written
+
+
+def decision_apply(*, dataset: Dataset, verdict: Verdict, policy: Policy | None = None) -> DatasetDecision:
+    """The decision in force for one dataset and verdict: a review that saw the same evidence, or the policy's."""
+    policy = policy or Policy.from_dataset(dataset)
+    computed = decision_for(verdict, policy)
+    with transaction.atomic():
+        review = (
+            Review.objects.filter(dataset=dataset, repository_id=verdict.repository_id, stale_at__isnull=True)
+            .order_by("-created_at")
+            .first()
+        )
+        if review is not None and review.evidence_digest != verdict.evidence_digest:
+            Review.objects.filter(pk=review.pk).update(stale_at=timezone.now())
+            review = None
+        decision, _ = DatasetDecision.objects.update_or_create(
+            dataset=dataset,
+            repository_id=verdict.repository_id,
+            defaults={
+                "verdict": verdict,
+                "computed": computed.decision,
+                "decision": review.decision if review else computed.decision,
+                "reasons": computed.reasons,
+                "review": review,
+            },
+        )
+    return decision
+
+
+def dataset_policy_changed(*, dataset: Dataset) -> int:
+    """Reclassify every stored verdict of a dataset's inventory under its new policy (no rescan)."""
+    return decisions_refresh(dataset=dataset)
+
+
+def default_decision(verdict) -> dict:
+    decision = decision_for(verdict, DEFAULT_POLICY)
+    return {"decision": decision.decision, "reasons": decision.reasons}
+
+
+def review_record(*, decision_id: int, decision: str, reason_code: str, comment: str, reviewer) -> Review:
+    """A maintainer settles a verdict for one dataset; it holds until the evidence it saw changes."""
+    if decision not in ("include", "exclude"):
+        raise GovernanceError("a review decides include or exclude")
+    if reason_code not in Review.ReasonCode.values:
+        raise GovernanceError(f"unknown reason code {reason_code!r}; use one of {', '.join(Review.ReasonCode.values)}")
+    if reason_code == Review.ReasonCode.OTHER and not comment.strip():
+        raise GovernanceError("say why in the comment when the reason is 'other'")
+    with transaction.atomic():
+        try:
+            current = DatasetDecision.objects.select_for_update().select_related("verdict").get(pk=decision_id)
+        except DatasetDecision.DoesNotExist:
+            raise GovernanceError("that verdict is no longer in the queue") from None
+        Review.objects.filter(
+            dataset_id=current.dataset_id, repository_id=current.repository_id, stale_at__isnull=True
+        ).update(stale_at=timezone.now())
+        review = Review.objects.create(
+            dataset_id=current.dataset_id,
+            repository_id=current.repository_id,
+            verdict=current.verdict,
+            evidence_digest=current.verdict.evidence_digest,
+            decision=decision,
+            reason_code=reason_code,
+            comment=comment.strip(),
+            reviewer=reviewer,
+        )
+        current.decision = decision
+        current.review = review
+        current.save(update_fields=["decision", "review", "updated_at"])
+    return review
