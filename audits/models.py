@@ -188,6 +188,7 @@ class DatasetDecision(models.Model):
     )
     reasons = models.JSONField(default=list)
     review = models.ForeignKey("Review", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    since = models.DateTimeField(help_text="When the decision in force last changed")
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

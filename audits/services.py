@@ -141,7 +141,7 @@ class ScanOutcome:
 
 
 def scan_repository(*, source: str, ref: str = "", deep: bool = False, requested_by: str = "command") -> ScanOutcome:
-    """Scan one repository (a URL, a canonical name or a local path) now, in this process; reuse an unchanged verdict."""
+    """Scan a repository (URL, canonical name or local path) now, in this process; reuse an unchanged verdict."""
     repository = _repository_from_source(source)
     if not ref or git._COMMIT_SHA.fullmatch(ref):
         outcome = _verdict_unchanged(repository, ref=ref, deep=deep, requested_by=requested_by)
@@ -237,17 +237,18 @@ def decision_apply(*, dataset: Dataset, verdict: Verdict, policy: Policy | None 
         if review is not None and review.evidence_digest != verdict.evidence_digest:
             Review.objects.filter(pk=review.pk).update(stale_at=timezone.now())
             review = None
-        decision, _ = DatasetDecision.objects.update_or_create(
-            dataset=dataset,
-            repository_id=verdict.repository_id,
-            defaults={
-                "verdict": verdict,
-                "computed": computed.decision,
-                "decision": review.decision if review else computed.decision,
-                "reasons": computed.reasons,
-                "review": review,
-            },
-        )
+        in_force = review.decision if review else computed.decision
+        decision = DatasetDecision.objects.select_for_update().filter(
+            dataset=dataset, repository_id=verdict.repository_id
+        ).first() or DatasetDecision(dataset=dataset, repository_id=verdict.repository_id)
+        if decision.pk is None or decision.decision != in_force:
+            decision.since = timezone.now()
+        decision.verdict = verdict
+        decision.computed = computed.decision
+        decision.decision = in_force
+        decision.reasons = computed.reasons
+        decision.review = review
+        decision.save()
     return decision
 
 
@@ -261,8 +262,14 @@ def default_decision(verdict) -> dict:
     return {"decision": decision.decision, "reasons": decision.reasons}
 
 
-def review_record(*, decision_id: int, decision: str, reason_code: str, comment: str, reviewer) -> Review:
-    """A maintainer settles a verdict for one dataset; it holds until the evidence it saw changes."""
+def review_record(
+    *, decision_id: int, decision: str, reason_code: str, comment: str, reviewer, evidence_digest: str = ""
+) -> Review:
+    """A maintainer settles a verdict for one dataset; it holds until the evidence it saw changes.
+
+    `evidence_digest`, when given, is the evidence the maintainer read: if a newer verdict replaced it
+    meanwhile, the review is refused rather than recorded against evidence nobody saw.
+    """
     if decision not in ("include", "exclude"):
         raise GovernanceError("a review decides include or exclude")
     if reason_code not in Review.ReasonCode.values:
@@ -274,6 +281,8 @@ def review_record(*, decision_id: int, decision: str, reason_code: str, comment:
             current = DatasetDecision.objects.select_for_update().select_related("verdict").get(pk=decision_id)
         except DatasetDecision.DoesNotExist:
             raise GovernanceError("that verdict is no longer in the queue") from None
+        if evidence_digest and evidence_digest != current.verdict.evidence_digest:
+            raise GovernanceError("a new scan changed the evidence while you were reading it; read it again below")
         Review.objects.filter(
             dataset_id=current.dataset_id, repository_id=current.repository_id, stale_at__isnull=True
         ).update(stale_at=timezone.now())
@@ -287,7 +296,9 @@ def review_record(*, decision_id: int, decision: str, reason_code: str, comment:
             comment=comment.strip(),
             reviewer=reviewer,
         )
+        if current.decision != decision:
+            current.since = timezone.now()
         current.decision = decision
         current.review = review
-        current.save(update_fields=["decision", "review", "updated_at"])
+        current.save(update_fields=["decision", "review", "since", "updated_at"])
     return review

@@ -45,6 +45,7 @@ class DemoSummary:
     admin_username: str = "admin"
     admin_password: str = ""
     status_pages: dict[str, str] = field(default_factory=dict)
+    scanned: int = 0
 
 
 def _demo_repository(root: Path, name: str, license_key: str | None, blurb: str) -> Path:
@@ -83,6 +84,9 @@ def demo_load() -> DemoSummary:
     repositories_dir = root / "repositories"
     summary = DemoSummary(repositories_dir=repositories_dir)
     local = [_demo_repository(repositories_dir, *spec) for spec in DEMO_REPOSITORIES]
+    from audits.demo import demo_audit_repositories, demo_scans
+
+    local += demo_audit_repositories(repositories_dir)
 
     for index, (slug, name, description) in enumerate(DATASETS):
         with transaction.atomic():
@@ -97,6 +101,9 @@ def demo_load() -> DemoSummary:
         summary.datasets.append(slug)
         summary.rows_read += result.rows_read
         summary.rows_refused += result.rows_failed
+
+    # License verdicts for every local repository (scancode, a few seconds); unchanged ones keep theirs.
+    summary.scanned = demo_scans(local)
 
     from optout.demo import demo_optout_requests
 

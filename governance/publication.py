@@ -4,6 +4,7 @@ A release is written into a temporary folder, signed, and renamed into place onl
 complete, so a crash never leaves half a release; a published folder never changes.
 """
 
+import heapq
 import itertools
 import json
 import shutil
@@ -49,7 +50,11 @@ def _byte_order(expression):
 
 
 def exclusion_rows(dataset: Dataset) -> Iterator[ExcludedRow]:
-    """Every repository and namespace in force for a dataset now, sorted, one row each with its public reasons."""
+    """Every repository and namespace in force for a dataset now, sorted, one row each with its public reasons.
+
+    Two sorted streams merged: the opt-out registry, and the repositories the dataset's license policy
+    (or a maintainer's review) excludes, with the reason `license:<SPDX expression>`.
+    """
     from optout.models import ExclusionSource
 
     sources = (
@@ -59,7 +64,10 @@ def exclusion_rows(dataset: Dataset) -> Iterator[ExcludedRow]:
         .order_by(_byte_order(F("target")), "exclusion__scope")
         .values_list("target", "exclusion__scope", "reason", "exclusion__since")
     )
-    for (target, scope), group in itertools.groupby(sources.iterator(chunk_size=20_000), key=lambda row: row[:2]):
+    merged = heapq.merge(
+        sources.iterator(chunk_size=20_000), _license_exclusions(dataset), key=lambda row: (row[0], row[1])
+    )
+    for (target, scope), group in itertools.groupby(merged, key=lambda row: row[:2]):
         group = list(group)
         since = min(row[3] for row in group)
         yield ExcludedRow(
@@ -68,6 +76,24 @@ def exclusion_rows(dataset: Dataset) -> Iterator[ExcludedRow]:
             reasons=tuple(sorted({row[2] for row in group})),
             since=since.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         )
+
+
+def _license_exclusions(dataset: Dataset) -> Iterator[tuple]:
+    from audits.models import DatasetDecision
+
+    rows = (
+        DatasetDecision.objects.filter(dataset=dataset, decision="exclude")
+        .annotate(target=F("repository__canonical"))
+        .order_by(_byte_order(F("target")))
+        .values_list("target", "verdict__effective_license", "since")
+    )
+    for target, license_expression, since in rows.iterator(chunk_size=20_000):
+        yield target, "repository", license_reason(license_expression), since
+
+
+def license_reason(license_expression: str) -> str:
+    """The public reason of a license exclusion: `license:<SPDX expression>`, `license:none` without one."""
+    return f"license:{license_expression or 'none'}"
 
 
 def excluded_repository_ids(dataset: Dataset):

@@ -6,7 +6,9 @@ from datetime import timedelta
 from django.db.models import Count, Min, Q
 from django.utils import timezone
 
+from audits.models import DatasetDecision
 from governance.models import Dataset
+from governance.publication import license_reason
 from optout.models import Exclusion, OptOutRequest, Verification
 
 
@@ -183,6 +185,16 @@ _REASONS_SQL = """
 """
 
 
+# Repositories the dataset's license policy (or a review) excludes.
+_LICENSE_SQL = """
+    SELECT r.canonical, v.effective_license
+    FROM audits_datasetdecision d
+    JOIN governance_repository r ON r.id = d.repository_id
+    JOIN audits_verdict v ON v.id = d.verdict_id
+    WHERE d.dataset_id = %s AND d.decision = 'exclude' AND r.canonical = ANY(%s)
+"""
+
+
 def _exclusion_reasons_for(dataset: Dataset, canonicals: set[str], namespaces: set[str]):
     """((target, scope), reason) of the exclusions in force among these names: two index lookups."""
     from django.db import connection
@@ -203,6 +215,8 @@ def _exclusion_reasons_for(dataset: Dataset, canonicals: set[str], namespaces: s
                     [dataset.pk, list(namespaces)],
                 )
                 yield from (((namespace, "namespace"), reason) for namespace, reason in cursor.fetchall())
+            cursor.execute(_LICENSE_SQL, [dataset.pk, list(canonicals)])
+            yield from (((canonical, "repository"), license_reason(spdx)) for canonical, spdx in cursor.fetchall())
         return
     in_force = Exclusion.objects.filter(revoked_at__isnull=True, sources__revoked_at__isnull=True).filter(
         Q(dataset=dataset) | Q(dataset__isnull=True)
@@ -215,3 +229,7 @@ def _exclusion_reasons_for(dataset: Dataset, canonicals: set[str], namespaces: s
         "namespace", "sources__reason"
     ):
         yield (namespace, "namespace"), reason
+    for canonical, spdx in DatasetDecision.objects.filter(
+        dataset=dataset, decision="exclude", repository__canonical__in=canonicals
+    ).values_list("repository__canonical", "verdict__effective_license"):
+        yield (canonical, "repository"), license_reason(spdx)

@@ -39,10 +39,25 @@ def test_demo_builds_real_repositories_and_inventories_and_can_run_twice(data_di
     assert Release.objects.filter(dataset__slug="the-stack-demo").count() == 1  # published, and applied by a build
     assert Exclusion.objects.filter(revoked_at__isnull=True).count() == 2  # a proven one and a takedown
     assert out.getvalue().count("/opt-out/r/") == 5
+    # Every demo repository has a license verdict: several classifications, one waiting for a maintainer,
+    # and the copyleft ones excluded from the permissive dataset's release with a license reason.
+    from audits.models import DatasetDecision, Scan, Verdict
+
+    assert set(Verdict.objects.values_list("classification", flat=True)) >= {
+        "permissive",
+        "copyleft",
+        "proprietary",
+        "no_license",
+    }
+    assert DatasetDecision.objects.filter(dataset__slug="the-stack-demo", decision="needs_review").exists()
+    release = Release.objects.get(dataset__slug="the-stack-demo")
+    assert release.counts["repositories"] >= 4
+    scans = Scan.objects.count()
 
     again = StringIO()
     call_command("demo", stdout=again)
     assert again.getvalue().count("/opt-out/r/") == 5 and OptOutRequest.objects.count() == 7
+    assert Scan.objects.count() == scans  # unchanged repositories keep their verdicts
     assert counts == {
         slug: DatasetRepository.objects.filter(dataset__slug=slug).count()
         for slug in ["the-stack-demo", "starcoder-demo"]

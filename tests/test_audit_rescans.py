@@ -1,0 +1,93 @@
+"""Re-scans from beat: never-scanned first, then other scanner versions, then heads that moved; bounded."""
+
+from unittest import mock
+
+import pytest
+from django.utils import timezone
+
+from audits import rescans
+from audits.models import RepositoryAudit, Scan, Verdict
+from governance.git import local_repository_commit
+from governance.models import Dataset, DatasetRepository
+from governance.services import repository_ensure
+
+pytestmark = pytest.mark.django_db
+VERSION = "scancode-toolkit test index:000000000000"
+
+
+@pytest.fixture(autouse=True)
+def scanner_version():
+    with mock.patch("audits.scancode.scanner_version", autospec=True, return_value=VERSION) as patched:
+        yield patched
+
+
+def _in_inventory(path):
+    dataset, _ = Dataset.objects.get_or_create(slug="rescans", defaults={"name": "Rescans"})
+    repository = repository_ensure(text=path.as_uri())
+    DatasetRepository.objects.get_or_create(dataset=dataset, repository=repository)
+    return repository
+
+
+def _scanned(repository, commit, *, version=VERSION):
+    scan = Scan.objects.create(repository=repository, status="done", commit=commit, scanner_version=version)
+    verdict = Verdict.objects.create(
+        scan=scan, repository=repository, commit=commit, classification="permissive", evidence_digest="x"
+    )
+    RepositoryAudit.objects.update_or_create(repository=repository, defaults={"verdict": verdict})
+    return verdict
+
+
+def test_never_scanned_repositories_come_first_and_the_run_is_bounded(make_repository, settings):
+    settings.AUDITS_RESCANS_PER_RUN = 2
+    repositories = [_in_inventory(make_repository(f"r/never-{n}", {"a.txt": f"{n}\n"})) for n in range(3)]
+    due = rescans.rescans_due()
+    assert due == repositories[:2]
+
+
+def test_a_verdict_of_another_scanner_version_is_due(make_repository):
+    repository = _in_inventory(make_repository("r/old-scanner", {"a.txt": "a\n"}))
+    _scanned(repository, "0" * 40, version="scancode-toolkit 31.0.0 index:111111111111")
+    assert rescans.rescans_due() == [repository]
+
+
+def test_a_head_that_moved_is_due_and_an_unchanged_one_is_not(make_repository):
+    moving_path = make_repository("r/moving", {"a.txt": "a\n"})
+    still_path = make_repository("r/still", {"a.txt": "a\n"})
+    moving, still = _in_inventory(moving_path), _in_inventory(still_path)
+    from governance.git import git_run
+
+    _scanned(moving, git_run("rev-parse", "HEAD", cwd=moving_path).decode().strip())
+    _scanned(still, git_run("rev-parse", "HEAD", cwd=still_path).decode().strip())
+    assert rescans.rescans_due() == []
+
+    local_repository_commit(moving_path, {"b.txt": "b\n"}, message="More")
+    RepositoryAudit.objects.update(head_checked_at=None)
+    assert rescans.rescans_due() == [moving]
+    assert RepositoryAudit.objects.get(repository=still).head_checked_at is not None
+
+
+def test_heads_checked_recently_are_not_checked_again(make_repository):
+    path = make_repository("r/recent", {"a.txt": "a\n"})
+    repository = _in_inventory(path)
+    _scanned(repository, "f" * 40)
+    RepositoryAudit.objects.filter(repository=repository).update(head_checked_at=timezone.now())
+    with mock.patch("governance.git.remote_head", autospec=True) as remote_head:
+        assert rescans.rescans_due() == []
+    remote_head.assert_not_called()
+
+
+def test_a_repository_with_an_open_scan_is_not_queued_twice(make_repository):
+    repository = _in_inventory(make_repository("r/open", {"a.txt": "a\n"}))
+    Scan.objects.create(repository=repository, status="running")
+    assert rescans.rescans_due() == []
+
+
+def test_an_unreachable_head_is_recorded_and_skipped(make_repository, tmp_path):
+    path = make_repository("r/gone", {"a.txt": "a\n"})
+    repository = _in_inventory(path)
+    _scanned(repository, "f" * 40)
+    import shutil
+
+    shutil.rmtree(path)
+    assert rescans.rescans_due() == []
+    assert "could not" in RepositoryAudit.objects.get(repository=repository).head_error
