@@ -26,7 +26,14 @@ def rescans_due(*, limit: int | None = None) -> list[Repository]:
     version = scancode.scanner_version()
     in_inventory = Repository.objects.filter(Exists(DatasetRepository.objects.filter(repository=OuterRef("pk"))))
     open_scan = Scan.objects.filter(repository=OuterRef("pk"), status__in=[Scan.Status.QUEUED, Scan.Status.RUNNING])
-    candidates = in_inventory.exclude(Exists(open_scan))
+    # A repository whose scan failed lately (unreachable, too big) waits before it is tried again, so it
+    # cannot hold the front of the queue run after run.
+    failed_lately = Scan.objects.filter(
+        repository=OuterRef("pk"),
+        status=Scan.Status.FAILED,
+        finished_at__gte=timezone.now() - timedelta(hours=settings.AUDITS_RESCAN_AFTER_HOURS),
+    )
+    candidates = in_inventory.exclude(Exists(open_scan)).exclude(Exists(failed_lately))
 
     due: list[Repository] = list(
         candidates.filter(Q(audit__isnull=True) | Q(audit__verdict__isnull=True)).order_by("pk")[:limit]

@@ -31,6 +31,7 @@ def scan_chunk_task(scan_id: int, number: int) -> None:
 @shared_task(name="audits.tasks.rescans_sweep")
 def rescans_sweep() -> None:
     """Check heads, queue the scans that are due, and re-send chunks whose message was lost."""
+    pipeline.scans_abandoned()
     rescans.rescans_queue()
     for scan_id, number in pipeline.stalled_chunks():
         pipeline.chunk_reset(scan_id=scan_id, number=number)

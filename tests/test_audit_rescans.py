@@ -91,3 +91,22 @@ def test_an_unreachable_head_is_recorded_and_skipped(make_repository, tmp_path):
     shutil.rmtree(path)
     assert rescans.rescans_due() == []
     assert "could not" in RepositoryAudit.objects.get(repository=repository).head_error
+
+
+def test_a_repository_whose_scan_failed_lately_waits(make_repository):
+    repository = _in_inventory(make_repository("r/failing", {"a.txt": "a\n"}))
+    Scan.objects.create(repository=repository, status="failed", finished_at=timezone.now(), error="unreachable")
+    assert rescans.rescans_due() == []
+    Scan.objects.update(finished_at=timezone.now() - timezone.timedelta(days=2))
+    assert rescans.rescans_due() == [repository]
+
+
+def test_a_scan_abandoned_before_its_chunks_were_planned_is_failed_by_the_sweep(make_repository):
+    from audits.scanning.pipeline import scans_abandoned
+
+    repository = _in_inventory(make_repository("r/abandoned", {"a.txt": "a\n"}))
+    stale = timezone.now() - timezone.timedelta(hours=1)
+    scan = Scan.objects.create(repository=repository, status="running", step="fetch", heartbeat_at=stale)
+    assert scans_abandoned() == 1
+    scan.refresh_from_db()
+    assert scan.status == "failed" and "stopped" in scan.error
