@@ -76,10 +76,9 @@ def _step_select(context: ScanContext) -> None:
             context.skipped[reason] = context.skipped.get(reason, 0) + 1
             continue
         role = scan_files.file_role(entry.path)
-        if role == scan_files.OTHER and entry.path in candidates:
-            if notices < settings.AUDITS_NOTICE_CANDIDATES_MAX:
-                role = scan_files.NOTICE_CANDIDATE
-                notices += 1
+        if role == scan_files.OTHER and entry.path in candidates and notices < settings.AUDITS_NOTICE_CANDIDATES_MAX:
+            role = scan_files.NOTICE_CANDIDATE
+            notices += 1
         if role == scan_files.OTHER and not context.scan.deep:
             context.skipped[scan_files.SKIP_NOT_KEY] = context.skipped.get(scan_files.SKIP_NOT_KEY, 0) + 1
             continue
@@ -138,6 +137,10 @@ def scan_start(*, scan_id: int) -> Scan | None:
         except git.GitError as failure:
             scan_fail(scan=scan, error=str(failure))
             return scan
+        except Exception as failure:
+            # Not the repository's fault: fail the scan (so the repository can be scanned again) and let it show.
+            scan_fail(scan=scan, error=f"the {name} step failed unexpectedly: {type(failure).__name__}: {failure}")
+            raise
     scan.step = "scan"
     scan.heartbeat_at = timezone.now()
     scan.save()
@@ -289,6 +292,17 @@ def stalled_chunks(*, older_than: timedelta = timedelta(minutes=15)) -> list[tup
         .exclude(status=ScanChunk.Status.DONE)
         .values_list("scan_id", "number")
     )
+
+
+def scans_abandoned(*, older_than: timedelta = timedelta(minutes=30)) -> int:
+    """Fail running scans that stopped before their chunks were planned (a worker killed mid-fetch)."""
+    cutoff = timezone.now() - older_than
+    abandoned = list(
+        Scan.objects.filter(status=Scan.Status.RUNNING, heartbeat_at__lt=cutoff, chunks__isnull=True).distinct()
+    )
+    for scan in abandoned:
+        scan_fail(scan=scan, error="the worker stopped during this scan; it will be scanned again")
+    return len(abandoned)
 
 
 def chunk_reset(*, scan_id: int, number: int) -> None:
