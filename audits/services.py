@@ -238,10 +238,13 @@ def decision_apply(*, dataset: Dataset, verdict: Verdict, policy: Policy | None 
             Review.objects.filter(pk=review.pk).update(stale_at=timezone.now())
             review = None
         in_force = review.decision if review else computed.decision
-        decision = DatasetDecision.objects.select_for_update().filter(
-            dataset=dataset, repository_id=verdict.repository_id
-        ).first() or DatasetDecision(dataset=dataset, repository_id=verdict.repository_id)
-        if decision.pk is None or decision.decision != in_force:
+        # get_or_create retries the read when a concurrent refresh inserted the row first.
+        decision, created = DatasetDecision.objects.select_for_update().get_or_create(
+            dataset=dataset,
+            repository_id=verdict.repository_id,
+            defaults={"verdict": verdict, "computed": computed.decision, "decision": in_force, "since": timezone.now()},
+        )
+        if not created and decision.decision != in_force:
             decision.since = timezone.now()
         decision.verdict = verdict
         decision.computed = computed.decision

@@ -50,6 +50,15 @@ class DatasetAdmin(admin.ModelAdmin):
     def inventory_size(self, dataset):
         return f"{dataset.inventory_size:,}"
 
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        if change and {"allowed_licenses", "no_license"} & set(form.changed_data):
+            from audits.services import dataset_policy_changed
+
+            # A new policy applies to the stored verdicts at once, without rescanning anything.
+            reclassified = dataset_policy_changed(dataset=obj)
+            messages.info(request, f"Policy changed: {reclassified:,} stored verdict(s) reclassified.")
+
 
 @admin.register(DatasetRepository)
 class DatasetRepositoryAdmin(admin.ModelAdmin):

@@ -8,5 +8,6 @@ urlpatterns = [
     path("healthz", views.healthz, name="governance-healthz"),
     path("admin/", admin.site.urls),
     path("", include("optout.urls")),
+    path("", include("audits.urls")),
     path("", include("governance.api.urls")),
 ]
