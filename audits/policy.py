@@ -73,7 +73,7 @@ def policy_allows(expression: str, allowed: frozenset[str]) -> bool | None:
 
 def _allows(node, allowed: frozenset[str]) -> bool | None:
     if isinstance(node, LicenseWithExceptionSymbol):
-        return True if str(node).lower() in allowed else False
+        return str(node).lower() in allowed
     if isinstance(node, LicenseSymbol):
         key = node.key.lower()
         if key in allowed:
@@ -92,7 +92,7 @@ def _allows(node, allowed: frozenset[str]) -> bool | None:
 
 
 def expression_class(expression: str, license_class) -> str:
-    """permissive, copyleft, proprietary or unknown for a scancode-key expression; `license_class(key)` says it for one."""
+    """permissive, copyleft, proprietary or unknown for a scancode-key expression (`license_class(key)`: one key's)."""
     parsed = expression_parse(expression)
     if parsed is None:
         return "unknown"
@@ -132,4 +132,5 @@ def expression_combine(expressions: list[str]) -> str:
             return str(parsed)
     parsed_all = [expression_parse(expression) for expression in unique]
     combined = _licensing.AND(*[part for part in parsed_all if part is not None])
-    return str(_licensing.dedup(combined))
+    # Flattened first, so `(mit AND bsd-new) AND (bsd-new AND mit)` becomes `mit AND bsd-new`.
+    return str(_licensing.dedup(combined.flatten()))

@@ -18,6 +18,8 @@ from pathlib import Path
 
 from governance.exceptions import GovernanceError
 
+# What we keep of a finding; a new number makes every blob be scanned again.
+FINDINGS_FORMAT = 2
 # Matches scored below this are not trusted to decide on their own.
 LOW_SCORE = 80.0
 # scancode keys that say "a license is referred to here, but which one is not known".
@@ -51,7 +53,7 @@ def scanner_version() -> str:
     """`scancode-toolkit 32.5.0 index:<first 12 hex of the index fingerprint>`: what a finding is keyed by."""
     import scancode_config
 
-    return f"scancode-toolkit {scancode_config.__version__} index:{index_fingerprint()[:12]}"
+    return f"scancode-toolkit {scancode_config.__version__} index:{index_fingerprint()[:12]} findings:{FINDINGS_FORMAT}"
 
 
 @cache
@@ -158,8 +160,12 @@ def file_scan(location: str | Path, *, timeout: float = 30.0) -> FileFinding:
     pathological file, so in the main thread (a Celery prefork child, a management command) an
     alarm interrupts it for good one second after the deadline.
     """
+    from licensedcode.cache import get_index
     from scancode.api import get_licenses
 
+    # Never under the alarm: interrupted while loading its index, scancode takes the cache for
+    # corrupt and rebuilds it in place (minutes, and a new index fingerprint).
+    get_index()
     started = time.monotonic()
     use_alarm = threading.current_thread() is threading.main_thread()
     previous_handler = None
@@ -214,6 +220,7 @@ def _match(match: dict) -> dict:
         "coverage": float(match["match_coverage"]),
         "start_line": match["start_line"],
         "end_line": match["end_line"],
+        "matched_length": int(match.get("matched_length") or 0),
         "is_license_text": bool(match.get("rule_url") and "LICENSE" in match["rule_identifier"])
         or match["rule_identifier"].endswith(".LICENSE"),
     }

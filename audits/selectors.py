@@ -17,16 +17,22 @@ def verdict_report(verdict: Verdict, *, scan: Scan, extra_policies: list[Policy]
     for policy in extra_policies:
         policies[policy.name] = policy
     decisions = {}
-    reasons = []
+    reasons_by_policy = {}
     for name, policy in policies.items():
         if name in stored:
             continue
         decided = decision_for(verdict, policy)
         decisions[name] = decided.decision
-        if name == DEFAULT_POLICY.name:
-            reasons = decided.reasons
+        reasons_by_policy[name] = decided.reasons
     for name, decision in stored.items():
         decisions[name] = decision.decision
+        reasons_by_policy[name] = decision.reasons
+        if decision.review_id:
+            reasons_by_policy[name] = [
+                {"code": "reviewed", "detail": f"settled by a maintainer: {decision.decision}"},
+                *decision.reasons,
+            ]
+    reasons = reasons_by_policy[DEFAULT_POLICY.name]
     return {
         "repository": verdict.repository.canonical,
         "commit": verdict.commit,
@@ -36,6 +42,7 @@ def verdict_report(verdict: Verdict, *, scan: Scan, extra_policies: list[Policy]
         "classification": verdict.classification,
         "decisions": decisions,
         "reasons": reasons,
+        "reasons_by_dataset": {name: found for name, found in reasons_by_policy.items() if name != "default"},
         "notes": verdict.notes,
         "files_total": scan.files_total,
         "files_scanned": scan.files_scanned,

@@ -102,9 +102,6 @@ def demo_load() -> DemoSummary:
         summary.rows_read += result.rows_read
         summary.rows_refused += result.rows_failed
 
-    # License verdicts for every local repository (scancode, a few seconds); unchanged ones keep theirs.
-    summary.scanned = demo_scans(local)
-
     from optout.demo import demo_optout_requests
 
     # Status links are secrets stored only as hashes: keep the demo's in a file to show them again.
@@ -114,6 +111,9 @@ def demo_load() -> DemoSummary:
         links_file.write_text(json.dumps(summary.status_pages, indent=2))
     elif links_file.exists():
         summary.status_pages = json.loads(links_file.read_text())
+    # License verdicts for every local repository (scancode, a few seconds), after the proofs were
+    # committed, so a second run finds every head unchanged and keeps the verdicts.
+    summary.scanned = demo_scans(local)
     _demo_release()
     summary.admin_password = _demo_admin(summary.admin_username)
     return summary

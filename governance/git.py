@@ -548,13 +548,19 @@ def snapshot_blobs(repository: str | Path, blob_ids: list[str], *, timeout: floa
         process.wait()
 
 
-def snapshot_grep(repository: str | Path, commit: str, patterns: list[str], *, timeout: float = 120) -> set[str]:
-    """Paths of the text files under `commit` whose content matches any of the (extended, case-blind) patterns."""
+def snapshot_grep(
+    repository: str | Path, commit: str, patterns: list[str], *, leave_out: list[str] = (), timeout: float = 120
+) -> set[str]:
+    """Paths of the text files under `commit` whose content matches any of the (extended, case-blind) patterns.
+
+    `leave_out` names the files whose blobs the fetch left out (over the size cap): git grep would fail on them.
+    """
     arguments = ["grep", "-l", "-I", "-i", "-E", "-z", "--no-color"]
     for pattern in patterns:
         arguments += ["-e", pattern]
+    pathspecs = [f":(exclude,literal){path}" for path in leave_out]
     try:
-        found = git_run(*arguments, commit, "--", cwd=repository, timeout=timeout)
+        found = git_run(*arguments, commit, "--", *pathspecs, cwd=repository, timeout=timeout)
     except GitCommandFailed as failure:
         if not failure.stderr:  # exit 1 without a message: nothing matched
             return set()

@@ -107,6 +107,14 @@ SKIP_BINARY = "binary"
 SKIP_NOT_KEY = "not_a_key_file"  # left for a deep scan
 
 
+_PRIMARY_LICENSE_NAME = re.compile(r"^(?:licen[cs]e|copying|unlicense)(?:\.(?:md|txt|rst|markdown))?$", re.IGNORECASE)
+
+
+def is_primary_license_file(path: str) -> bool:
+    """LICENSE, COPYING, UNLICENSE (optionally .md/.txt/.rst) at the root: the file that states the license."""
+    return "/" not in path and bool(_PRIMARY_LICENSE_NAME.match(path))
+
+
 def file_role(path: str) -> str:
     """The role a path plays in a license verdict, from its name and place alone."""
     name = basename(path)

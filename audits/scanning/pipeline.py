@@ -67,8 +67,17 @@ def _step_list(context: ScanContext) -> None:
 def _step_select(context: ScanContext) -> None:
     """Key files first, then files carrying a license notice, then (deep) everything else; skips counted."""
     candidates = set()
-    if settings.AUDITS_NOTICE_CANDIDATES_MAX:
-        candidates = git.snapshot_grep(context.workdir, context.scan.commit, scan_files.NOTICE_PATTERNS)
+    left_out = [
+        entry.path
+        for entry in context.entries
+        if entry.size == git.UNKNOWN_SIZE and entry.mode not in (git.SYMLINK_MODE, git.SUBMODULE_MODE)
+    ]
+    # Thousands of files over the size cap would not fit one command line; such a tree is scanned
+    # by its key files alone (or --deep).
+    if settings.AUDITS_NOTICE_CANDIDATES_MAX and len(left_out) <= 2000:
+        candidates = git.snapshot_grep(
+            context.workdir, context.scan.commit, scan_files.NOTICE_PATTERNS, leave_out=left_out
+        )
     notices = 0
     for entry in context.entries:
         reason = scan_files.skip_reason(entry, max_bytes=settings.AUDITS_MAX_FILE_BYTES)
@@ -167,9 +176,10 @@ def scan_chunk_run(*, scan_id: int, number: int) -> bool:
     pending = list(ScanFile.objects.filter(scan=scan, chunk=number, done=False).order_by("pk"))
     version = scan.scanner_version
     known = set(
-        BlobFinding.objects.filter(scanner_version=version, blob_id__in={f.blob_id for f in pending}).values_list(
-            "blob_id", flat=True
-        )
+        BlobFinding.objects.filter(scanner_version=version, blob_id__in={f.blob_id for f in pending})
+        # A finding cut short by a time limit shorter than today's is worth another try.
+        .exclude(timed_out=True, seconds__lt=settings.AUDITS_FILE_TIMEOUT_SECONDS - 1)
+        .values_list("blob_id", flat=True)
     )
     reused = [f for f in pending if f.blob_id in known]
     if reused:
@@ -262,6 +272,13 @@ def _blob_finding(blob_id: str, content: bytes | None, path: str, version: str, 
 
 def _finding_store(finding: BlobFinding) -> bool:
     """Store a finding unless one for the same blob and version exists; True when this one was stored."""
+    # One that timed out under a shorter limit makes way for this one.
+    BlobFinding.objects.filter(
+        blob_id=finding.blob_id,
+        scanner_version=finding.scanner_version,
+        timed_out=True,
+        seconds__lt=settings.AUDITS_FILE_TIMEOUT_SECONDS - 1,
+    ).delete()
     try:
         with transaction.atomic():
             finding.save()

@@ -12,9 +12,26 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 
+from license_expression import OR
+
 from audits import scancode
-from audits.policy import Policy, expression_class, expression_combine, policy_allows
-from audits.scanning.files import KEY_ROLES, LICENSE, MANIFEST, NOTICE_CANDIDATE, README, ROLE_ORDER
+from audits.policy import (
+    Policy,
+    expression_class,
+    expression_combine,
+    expression_parse,
+    expression_symbols,
+    policy_allows,
+)
+from audits.scanning.files import (
+    KEY_ROLES,
+    LICENSE,
+    MANIFEST,
+    NOTICE_CANDIDATE,
+    README,
+    ROLE_ORDER,
+    is_primary_license_file,
+)
 
 MAX_EVIDENCE_FILES = 500
 
@@ -66,15 +83,36 @@ def verdict_facts(files: list[FileEvidence]) -> VerdictFacts:
     files = sorted(files, key=lambda f: (ROLE_ORDER.get(f.role, 9), f.path))
     key_files = [f for f in files if f.role in KEY_ROLES]
 
-    declaring = [f for f in key_files if f.role in (LICENSE, MANIFEST) and f.license_expression]
-    if not declaring:
-        declaring = [f for f in key_files if f.role == README and f.license_expression]
-    declared_keys = expression_combine([f.license_expression for f in declaring])
+    # The license file proper (LICENSE, COPYING …) declares; beside it, LICENSE.python or NOTICE speak
+    # for parts of the code (conflicts, not the declaration). Without one, every root license file
+    # declares (LICENSE-MIT and LICENSE-APACHE).
+    license_files = [f for f in key_files if f.role == LICENSE and _declared_expression(f)]
+    primary = [f for f in license_files if is_primary_license_file(f.path)]
+    secondary = [f for f in license_files if primary and f not in primary]
+    declaring = [f for f in key_files if f.role == MANIFEST and _declared_expression(f)] + (primary or license_files)
+    key_files = [f for f in key_files if f not in secondary]
+    readmes = [f for f in key_files if f.role == README]
+    readme_decides = not declaring
+    if readme_decides:
+        declaring = [f for f in readmes if _declared_expression(f)]
+    declared_keys = expression_combine([_declared_expression(f) for f in declaring])
+    if not readme_decides:
+        # LICENSE-MIT and LICENSE-APACHE alone read as both; a README saying "either … at your option"
+        # makes them a choice. expression_combine keeps an OR that names every license declared.
+        choices = [
+            _strong_expression(f)
+            for f in readmes
+            if isinstance(expression_parse(_strong_expression(f)), OR)
+            and expression_symbols(_strong_expression(f)) >= expression_symbols(declared_keys)
+        ]
+        declared_keys = expression_combine([declared_keys, *choices])
 
-    strong_others = [f for f in files if f.role not in KEY_ROLES and not f.noise and _strong_expression(f)]
+    strong_others = secondary + [
+        f for f in files if f.role not in KEY_ROLES and not f.noise and _conflict_expression(f)
+    ]
     effective_keys = declared_keys
     if not effective_keys and strong_others:
-        effective_keys = expression_combine([_strong_expression(f) for f in strong_others])
+        effective_keys = expression_combine([_conflict_expression(f) for f in strong_others])
         facts.notes.append(
             {"code": "headers_only", "detail": "No license file or manifest: the license comes from notices in files"}
         )
@@ -87,13 +125,27 @@ def verdict_facts(files: list[FileEvidence]) -> VerdictFacts:
     facts.detected_licenses = sorted({f.spdx_expression for f in files if f.spdx_expression})
 
     # What makes the key files (or, with nothing declared, the notices that stand in for them) unsure.
-    deciding = key_files if declared_keys else key_files + strong_others
+    # A README that does not decide the license is not doubted: "See LICENSE" (an unknown-license
+    # reference to scancode) or a project named "gpl-tool" (a clue) says nothing against a license file.
+    deciding = [f for f in key_files if readme_decides or f.role != README]
+    if not declared_keys:
+        deciding += strong_others
     for f in deciding:
         facts.uncertainties.extend(_doubts(f))
 
     if declared_keys:
-        for f in strong_others:
+        declared_symbols = expression_symbols(declared_keys)
+        # A README that names a license beyond the declared ones contradicts the license files.
+        contradicting = [
+            f
+            for f in readmes
+            if not readme_decides and not expression_symbols(_strong_expression(f)) <= declared_symbols
+        ]
+        for f in contradicting:
             facts.conflicts.append({"file": f.path, "license": scancode.spdx_expression(_strong_expression(f))})
+        for f in strong_others:
+            if expression := _conflict_expression(f):
+                facts.conflicts.append({"file": f.path, "license": scancode.spdx_expression(expression)})
 
     if effective_keys:
         facts.classification = expression_class(effective_keys, scancode.license_class)
@@ -109,19 +161,70 @@ def verdict_facts(files: list[FileEvidence]) -> VerdictFacts:
 
 
 def _strong_expression(f: FileEvidence) -> str:
-    """The file's detections scored high enough to stand on their own, as one scancode-key expression."""
-    strong = [
-        d["license_expression"]
-        for d in f.detections
-        if d["score"] >= scancode.LOW_SCORE
-        and not any(key in scancode.UNKNOWN_KEYS for key in _keys(d["license_expression"]))
-    ]
-    return expression_combine(strong)
+    """The file's detections scored high enough to stand on their own, unknown references left out."""
+    return expression_combine(
+        [_known_part(d["license_expression"]) for d in f.detections if d["score"] >= scancode.LOW_SCORE]
+    )
+
+
+# A match this short (in tokens) names a license ("GPL-compatible", a project called "gpl-tools") rather
+# than granting one; only longer ones, SPDX identifiers and license texts make a conflict.
+MIN_NOTICE_TOKENS = 12
+
+
+def _conflict_expression(f: FileEvidence) -> str:
+    """Like _strong_expression, but only detections with a notice, an SPDX identifier or a license text."""
+    return expression_combine(
+        [
+            _known_part(d["license_expression"])
+            for d in f.detections
+            if d["score"] >= scancode.LOW_SCORE
+            and any(
+                m.get("matcher") == "1-spdx-id"
+                or m.get("is_license_text")
+                or m.get("matched_length", MIN_NOTICE_TOKENS) >= MIN_NOTICE_TOKENS
+                for m in d["matches"]
+            )
+        ]
+    )
+
+
+def _declared_expression(f: FileEvidence) -> str:
+    """What a key file declares: its detections with unknown references left out when it names a known license.
+
+    `license = "MIT OR Apache-2.0"` in a Cargo.toml reads as `unknown-license-reference AND (mit OR apache-2.0)`:
+    the reference is the manifest's own field. A file that only refers to an unknown license keeps it.
+    """
+    known = expression_combine([_known_part(d["license_expression"]) for d in f.detections])
+    return known or f.license_expression
+
+
+def _known_part(expression: str) -> str:
+    """The expression with unknown-license symbols dropped from its ANDs; empty when nothing else is left."""
+    parsed = expression_parse(expression)
+    if parsed is None:
+        return ""
+    known = _without_unknown(parsed)
+    return str(known) if known is not None else ""
+
+
+def _without_unknown(node):
+    from license_expression import AND, LicenseSymbol, LicenseWithExceptionSymbol
+
+    if isinstance(node, LicenseWithExceptionSymbol):
+        return node
+    if isinstance(node, LicenseSymbol):
+        return None if node.key.lower() in scancode.UNKNOWN_KEYS else node
+    parts = [part for part in (_without_unknown(arg) for arg in node.args) if part is not None]
+    if not parts:
+        return None
+    if isinstance(node, AND):
+        return parts[0] if len(parts) == 1 else node.__class__(*parts)
+    # An OR with an unknown branch stays whole: which branch applies is not ours to drop.
+    return node if len(parts) < len(node.args) else node.__class__(*parts)
 
 
 def _keys(expression: str) -> set[str]:
-    from audits.policy import expression_symbols
-
     return expression_symbols(expression)
 
 
@@ -146,7 +249,8 @@ def _doubts(f: FileEvidence) -> list[dict]:
         )
     for d in f.detections:
         unknown = _keys(d["license_expression"]) & scancode.UNKNOWN_KEYS
-        if unknown:
+        # "MIT, see LICENSE" is one detection of MIT and an unknown reference: the reference is a pointer.
+        if unknown and not _known_part(d["license_expression"]):
             doubts.append(
                 {
                     "code": "unknown_license",

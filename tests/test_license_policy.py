@@ -1,0 +1,156 @@
+"""audits/policy.py: license policies evaluated on SPDX expressions as boolean formulas."""
+
+import pytest
+
+from audits import scancode
+from audits.policy import (
+    DEFAULT_POLICY,
+    Policy,
+    expression_class,
+    expression_combine,
+    expression_symbols,
+    is_unknown_spdx,
+    policy_allows,
+)
+
+PERMISSIVE = frozenset({"mit", "apache-2.0", "bsd-3-clause"})
+
+
+def allows(expression: str, allowed=PERMISSIVE) -> bool | None:
+    return policy_allows(expression, frozenset(allowed))
+
+
+def test_a_single_license_passes_when_listed_whatever_its_case():
+    assert allows("MIT") is True
+    assert allows("mit") is True
+    assert allows("GPL-3.0-only") is False
+
+
+def test_or_passes_when_any_branch_is_allowed():
+    assert allows("MIT OR GPL-3.0-only") is True
+    assert allows("GPL-3.0-only OR Apache-2.0") is True
+    assert allows("GPL-3.0-only OR AGPL-3.0-only") is False
+
+
+def test_and_needs_every_part_allowed():
+    assert allows("MIT AND Apache-2.0") is True
+    assert allows("MIT AND GPL-3.0-only") is False
+
+
+def test_nested_expressions_follow_the_parentheses():
+    assert allows("(MIT OR GPL-3.0-only) AND BSD-3-Clause") is True
+    assert allows("(MIT AND GPL-3.0-only) OR (Apache-2.0 AND BSD-3-Clause)") is True
+    assert allows("(MIT OR GPL-3.0-only) AND LGPL-2.1-only") is False
+
+
+def test_with_exception_is_one_unit_the_policy_lists_as_such():
+    expression = "GPL-2.0-only WITH Classpath-exception-2.0"
+    assert allows(expression) is False
+    assert allows(expression, {"gpl-2.0-only"}) is False
+    assert allows(expression, {"classpath-exception-2.0"}) is False
+    assert allows(expression, {"gpl-2.0-only with classpath-exception-2.0"}) is True
+    assert allows(f"MIT OR {expression}") is True
+
+
+def test_unknown_license_references_leave_the_answer_open():
+    for key in ["unknown", "unknown-license-reference", "free-unknown", "unknown-spdx"]:
+        assert is_unknown_spdx(f"LicenseRef-scancode-{key}")
+        assert allows(f"LicenseRef-scancode-{key}") is None
+    # A scancode-only license that is known (here: proprietary) is simply not allowed.
+    assert not is_unknown_spdx("LicenseRef-scancode-proprietary-license")
+    assert allows("LicenseRef-scancode-proprietary-license") is False
+
+
+def test_an_unknown_part_decides_only_when_the_rest_does_not():
+    unknown = "LicenseRef-scancode-unknown-license-reference"
+    assert allows(f"MIT OR {unknown}") is True  # the allowed branch is enough
+    assert allows(f"GPL-3.0-only AND {unknown}") is False  # refused whatever the unknown is
+    assert allows(f"MIT AND {unknown}") is None
+    assert allows(f"GPL-3.0-only OR {unknown}") is None
+
+
+def test_an_empty_or_unparsable_expression_is_not_decided():
+    assert allows("") is None
+    assert allows("MIT AND AND") is None
+
+
+def test_the_default_policy_is_the_stacks_permissive_list_and_includes_repositories_without_a_license():
+    assert DEFAULT_POLICY.name == "default"
+    assert DEFAULT_POLICY.no_license == "include"
+    for expression in ["MIT", "Apache-2.0", "BSD-3-Clause", "ISC", "Unlicense", "MIT OR Apache-2.0"]:
+        assert policy_allows(expression, DEFAULT_POLICY.allowed) is True
+    for expression in ["GPL-3.0-only", "LGPL-2.1-only", "AGPL-3.0-only", "CC-BY-NC-4.0", "MPL-2.0"]:
+        assert policy_allows(expression, DEFAULT_POLICY.allowed) is False
+
+
+@pytest.mark.django_db
+def test_a_dataset_policy_lowercases_its_licenses():
+    from governance.models import Dataset
+
+    dataset = Dataset.objects.create(
+        slug="weak-copyleft", name="Weak copyleft", allowed_licenses=[" MIT", "LGPL-2.1-only"], no_license="exclude"
+    )
+    policy = Policy.from_dataset(dataset)
+    assert policy == Policy(name="weak-copyleft", allowed=frozenset({"mit", "lgpl-2.1-only"}), no_license="exclude")
+    assert policy_allows("LGPL-2.1-only", policy.allowed) is True
+
+
+def test_expression_combine_keeps_an_or_that_covers_the_others():
+    # LICENSE-MIT, LICENSE-APACHE and a Cargo.toml saying `MIT OR Apache-2.0`.
+    assert expression_combine(["apache-2.0", "mit", "mit OR apache-2.0"]) == "mit OR apache-2.0"
+    assert expression_combine(["mit OR apache-2.0", "mit"]) == "mit OR apache-2.0"
+
+
+def test_expression_combine_ands_what_no_or_covers():
+    assert expression_combine(["mit", "apache-2.0"]) == "mit AND apache-2.0"
+    # An OR that leaves one license out does not stand for it.
+    assert expression_combine(["mit OR apache-2.0", "gpl-3.0"]) == "(mit OR apache-2.0) AND gpl-3.0"
+
+
+def test_expression_combine_drops_empties_and_duplicates():
+    assert expression_combine([]) == ""
+    assert expression_combine(["", "mit", "mit"]) == "mit"
+    assert expression_combine(["mit AND bsd-new", "bsd-new AND mit"]) in {"mit AND bsd-new", "bsd-new AND mit"}
+
+
+def test_expression_symbols_names_the_licenses():
+    assert expression_symbols("MIT OR (Apache-2.0 AND BSD-3-Clause)") == {"mit", "apache-2.0", "bsd-3-clause"}
+    assert expression_symbols("") == set()
+
+
+CLASSES = {"mit": "permissive", "gpl-3.0": "copyleft", "lgpl-2.1": "copyleft", "cc-by-nc-4.0": "proprietary"}
+
+
+def fake_class(key: str) -> str:
+    return CLASSES.get(key, "unknown")
+
+
+def test_expression_class_takes_the_best_branch_of_an_or_and_the_worst_part_of_an_and():
+    assert expression_class("mit", fake_class) == "permissive"
+    assert expression_class("mit OR gpl-3.0", fake_class) == "permissive"
+    assert expression_class("mit AND gpl-3.0", fake_class) == "copyleft"
+    assert expression_class("mit AND cc-by-nc-4.0", fake_class) == "proprietary"
+    assert expression_class("gpl-3.0 OR cc-by-nc-4.0", fake_class) == "copyleft"
+    assert expression_class("mit AND something-else", fake_class) == "unknown"
+    assert expression_class("(mit OR gpl-3.0) AND lgpl-2.1", fake_class) == "copyleft"
+
+
+def test_expression_class_of_a_with_exception_is_the_class_of_its_license():
+    assert expression_class("gpl-3.0 WITH gcc-exception-3.1", fake_class) == "copyleft"
+
+
+def test_expression_class_of_nothing_is_unknown():
+    assert expression_class("", fake_class) == "unknown"
+
+
+def test_scancode_categories_map_to_policy_classes():
+    assert scancode.license_class("mit") == "permissive"
+    assert scancode.license_class("bsd-new") == "permissive"
+    assert scancode.license_class("public-domain") == "permissive"
+    assert scancode.license_class("gpl-3.0") == "copyleft"
+    assert scancode.license_class("lgpl-2.1") == "copyleft"  # weak copyleft counts as copyleft
+    assert scancode.license_class("cc-by-nc-4.0") == "proprietary"  # non-commercial
+    assert scancode.license_class("commercial-license") == "proprietary"
+    assert scancode.license_class("unknown-license-reference") == "unknown"
+    assert scancode.license_class("no-such-license-key") == "unknown"
+    assert expression_class("mit OR gpl-3.0", scancode.license_class) == "permissive"
