@@ -19,9 +19,10 @@ One run prints one JSON object with:
 (e) peak memory of the worker during (d): PSS (/proc/PID/smaps_rollup) of the parent plus its pool
     children, summed per sample (goal < 2 GB; the index is loaded before the fork and shared).
 
-A whole-Django run takes about 80 minutes on 2 cores (measured: the CLI alone 28 minutes) (three full deep passes: scancode CLI, (d) and
-the fork's cold scan); `--subset django/contrib/admin` runs on part of the tree, `--skip-fork-cold`
-leaves out the fork's cold scan (then (c) compares with the original's cold deep scan, labelled so).
+A whole-Django run takes about 80 minutes on 2 cores (three full deep passes of ~25 minutes each:
+scancode CLI, (d) and the fork's cold scan); `--subset django/contrib/admin` runs on part of the
+tree, `--skip-fork-cold` leaves out the fork's cold scan (then (c) compares with the original's
+cold deep scan, labelled so).
 Uses its own database, data directory, Redis db and queue, all removed at the end.
 
     .venv/bin/python bench/scan.py [--subset django/contrib/admin] [--skip-fork-cold]
