@@ -29,8 +29,8 @@ POPULATE = """
 INSERT INTO governance_dataset (slug, name, description, allowed_licenses, no_license, publish_every_hours, created_at)
 VALUES ('bench', 'Bench', '', '[]', 'include', 0, now());
 INSERT INTO optout_optoutrequest (origin, email, scope, namespace, all_datasets, reason, state, proof_token,
-    submitted_ip_hash, created_at)
-VALUES ('administrative', '', 'repositories', '', true, 'bench', 'active', 'bench-token', '', now());
+    reinclusion_token, submitted_ip_hash, created_at)
+VALUES ('administrative', '', 'repositories', '', true, 'bench', 'active', 'bench-token', '', '', now());
 INSERT INTO governance_repository (canonical, host, namespace, clone_url, created_at)
 SELECT 'github.com/owner-' || mod(g, %(owners)s) || '/repo-' || g, 'github.com',
        'github.com/owner-' || mod(g, %(owners)s),

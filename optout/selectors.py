@@ -176,47 +176,57 @@ def exclusions_check(*, dataset: Dataset, inputs: list, release_rows=None) -> li
     return results
 
 
+# One round trip for a whole batch: the names go in as one newline-joined text each (newlines cannot be in
+# a parsed name), which psycopg sends far faster than an array of 10,000 strings.
 _REASONS_SQL = """
-    SELECT {target}, s.reason
-    FROM optout_exclusion e
-    {join}
-    JOIN optout_exclusionsource s ON s.exclusion_id = e.id AND s.revoked_at IS NULL
-    WHERE e.revoked_at IS NULL AND (e.dataset_id = %s OR e.dataset_id IS NULL) AND {match} = ANY(%s)
+WITH names AS (SELECT unnest(string_to_array(%(canonicals)s, E'\\n')) AS name),
+     spaces AS (SELECT unnest(string_to_array(%(namespaces)s, E'\\n')) AS name)
+SELECT r.canonical, 'repository', s.reason
+FROM names q
+JOIN governance_repository r ON r.canonical = q.name
+JOIN optout_exclusion e ON e.repository_id = r.id AND e.revoked_at IS NULL
+    AND (e.dataset_id = %(dataset)s OR e.dataset_id IS NULL)
+JOIN optout_exclusionsource s ON s.exclusion_id = e.id AND s.revoked_at IS NULL
+UNION ALL
+SELECT e.namespace, 'namespace', s.reason
+FROM spaces q
+JOIN optout_exclusion e ON e.namespace = q.name AND e.repository_id IS NULL AND e.revoked_at IS NULL
+    AND (e.dataset_id = %(dataset)s OR e.dataset_id IS NULL)
+JOIN optout_exclusionsource s ON s.exclusion_id = e.id AND s.revoked_at IS NULL
+UNION ALL
+SELECT r.canonical, 'license', v.effective_license
+FROM names q
+JOIN governance_repository r ON r.canonical = q.name
+JOIN audits_datasetdecision d ON d.repository_id = r.id AND d.dataset_id = %(dataset)s AND d.decision = 'exclude'
+JOIN audits_verdict v ON v.id = d.verdict_id
 """
-
-
-# Repositories the dataset's license policy (or a review) excludes.
-_LICENSE_SQL = """
-    SELECT r.canonical, v.effective_license
-    FROM audits_datasetdecision d
-    JOIN governance_repository r ON r.id = d.repository_id
-    JOIN audits_verdict v ON v.id = d.verdict_id
-    WHERE d.dataset_id = %s AND d.decision = 'exclude' AND r.canonical = ANY(%s)
-"""
+# A batch of at most 10,000 names probing unique indexes wants index lookups; with a million rows the
+# planner picks hash joins over full (parallel) scans instead: 1,150 ms against 267 ms, measured.
+_INDEX_LOOKUPS = (
+    "SET LOCAL enable_hashjoin = off",
+    "SET LOCAL enable_mergejoin = off",
+    "SET LOCAL max_parallel_workers_per_gather = 0",
+)
 
 
 def _exclusion_reasons_for(dataset: Dataset, canonicals: set[str], namespaces: set[str]):
-    """((target, scope), reason) of the exclusions in force among these names: two index lookups."""
-    from django.db import connection
+    """((target, scope), reason) of the exclusions and license exclusions in force among these names."""
+    from django.db import connection, transaction
 
     if connection.vendor == "postgresql":
-        # One array parameter instead of thousands of placeholders: building those dominated a 10,000-entry check.
-        with connection.cursor() as cursor:
-            join = "JOIN governance_repository r ON r.id = e.repository_id"
+        with transaction.atomic(), connection.cursor() as cursor:
+            for setting in _INDEX_LOOKUPS:
+                cursor.execute(setting)
             cursor.execute(
-                _REASONS_SQL.format(target="r.canonical", join=join, match="r.canonical"),
-                [dataset.pk, list(canonicals)],
+                _REASONS_SQL,
+                {"dataset": dataset.pk, "canonicals": "\n".join(canonicals), "namespaces": "\n".join(namespaces)},
             )
-            yield from (((canonical, "repository"), reason) for canonical, reason in cursor.fetchall())
-            if namespaces:
-                cursor.execute(
-                    _REASONS_SQL.format(target="e.namespace", join="", match="e.namespace")
-                    + " AND e.repository_id IS NULL",
-                    [dataset.pk, list(namespaces)],
-                )
-                yield from (((namespace, "namespace"), reason) for namespace, reason in cursor.fetchall())
-            cursor.execute(_LICENSE_SQL, [dataset.pk, list(canonicals)])
-            yield from (((canonical, "repository"), license_reason(spdx)) for canonical, spdx in cursor.fetchall())
+            rows = cursor.fetchall()
+        for target, kind, reason in rows:
+            if kind == "license":
+                yield (target, "repository"), license_reason(reason)
+            else:
+                yield (target, kind), reason
         return
     in_force = Exclusion.objects.filter(revoked_at__isnull=True, sources__revoked_at__isnull=True).filter(
         Q(dataset=dataset) | Q(dataset__isnull=True)
