@@ -4,7 +4,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
-from governance.models import Dataset, Repository
+from governance.models import Dataset, JobStatus, Repository
 
 
 class Classification(models.TextChoices):
@@ -24,11 +24,7 @@ class Decision(models.TextChoices):
 class Scan(models.Model):
     """One scan of one repository at one commit, with its progress and what it cost."""
 
-    class Status(models.TextChoices):
-        QUEUED = "queued"
-        RUNNING = "running"
-        DONE = "done"
-        FAILED = "failed"
+    Status = JobStatus
 
     repository = models.ForeignKey(Repository, on_delete=models.CASCADE, related_name="scans")
     ref = models.CharField(max_length=255, blank=True, help_text="Branch, tag or commit asked for; blank: HEAD")

@@ -17,7 +17,8 @@ _licensing = Licensing()
 
 # SPDX identifiers scancode gives to "a license is referred to, but which one is unknown".
 UNKNOWN_SPDX_PREFIX = "licenseref-scancode-"
-UNKNOWN_SCANCODE_KEYS = frozenset(
+# scancode keys that say "a license is referred to here, but which one is not known".
+UNKNOWN_KEYS = frozenset(
     {"unknown", "unknown-license-reference", "free-unknown", "unknown-spdx", "other-permissive", "other-copyleft"}
 )
 # Most permissive first; an AND takes the worst part, an OR the best branch.
@@ -59,7 +60,7 @@ def expression_parse(expression: str):
 
 def is_unknown_spdx(key: str) -> bool:
     key = key.lower()
-    return key.startswith(UNKNOWN_SPDX_PREFIX) and key[len(UNKNOWN_SPDX_PREFIX) :] in UNKNOWN_SCANCODE_KEYS
+    return key.startswith(UNKNOWN_SPDX_PREFIX) and key[len(UNKNOWN_SPDX_PREFIX) :] in UNKNOWN_KEYS
 
 
 @cache

@@ -16,16 +16,13 @@ from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
+from audits.policy import UNKNOWN_KEYS
 from governance.exceptions import GovernanceError
 
 # What we keep of a finding; a new number makes every blob be scanned again.
 FINDINGS_FORMAT = 2
 # Matches scored below this are not trusted to decide on their own.
 LOW_SCORE = 80.0
-# scancode keys that say "a license is referred to here, but which one is not known".
-UNKNOWN_KEYS = frozenset(
-    {"unknown", "unknown-license-reference", "free-unknown", "unknown-spdx", "other-permissive", "other-copyleft"}
-)
 
 
 @cache
@@ -221,8 +218,8 @@ def _match(match: dict) -> dict:
         "start_line": match["start_line"],
         "end_line": match["end_line"],
         "matched_length": int(match.get("matched_length") or 0),
-        "is_license_text": bool(match.get("rule_url") and "LICENSE" in match["rule_identifier"])
-        or match["rule_identifier"].endswith(".LICENSE"),
+        # Rules named <key>.LICENSE are the whole license text, not a notice or a mention.
+        "is_license_text": match["rule_identifier"].endswith(".LICENSE"),
     }
 
 

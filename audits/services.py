@@ -8,7 +8,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from audits.models import BlobFinding, DatasetDecision, RepositoryAudit, Review, Scan, ScanChunk, ScanFile, Verdict
-from audits.policy import DEFAULT_POLICY, Policy
+from audits.policy import Policy
 from audits.scanning import files as scan_files
 from audits.scanning import pipeline
 from audits.scanning.verdicts import FileEvidence, decision_for, verdict_facts
@@ -143,7 +143,7 @@ class ScanOutcome:
 def scan_repository(*, source: str, ref: str = "", deep: bool = False, requested_by: str = "command") -> ScanOutcome:
     """Scan a repository (URL, canonical name or local path) now, in this process; reuse an unchanged verdict."""
     repository = _repository_from_source(source)
-    if not ref or git._COMMIT_SHA.fullmatch(ref):
+    if not ref or git.is_commit_sha(ref):
         outcome = _verdict_unchanged(repository, ref=ref, deep=deep, requested_by=requested_by)
         if outcome is not None:
             return outcome
@@ -195,10 +195,6 @@ def _repository_from_source(source: str) -> Repository:
         return repository_from_ref(ref=parse_repository(text))
     except RepositoryParseError as error:
         raise ScanError(f"{source!r} is not a repository: {error}") from None
-
-
-def policies_for(repository: Repository) -> list[Dataset]:
-    return list(Dataset.objects.filter(inventory__repository=repository))
 
 
 def decisions_refresh(*, repository: Repository | None = None, dataset: Dataset | None = None) -> int:
@@ -258,11 +254,6 @@ def decision_apply(*, dataset: Dataset, verdict: Verdict, policy: Policy | None 
 def dataset_policy_changed(*, dataset: Dataset) -> int:
     """Reclassify every stored verdict of a dataset's inventory under its new policy (no rescan)."""
     return decisions_refresh(dataset=dataset)
-
-
-def default_decision(verdict) -> dict:
-    decision = decision_for(verdict, DEFAULT_POLICY)
-    return {"decision": decision.decision, "reasons": decision.reasons}
 
 
 def review_record(

@@ -293,6 +293,11 @@ def _proof_path_checked(path: str) -> None:
         raise GitError(f"the proof file must be a plain path inside the repository, such as {PROOF_FILE_PATH}")
 
 
+def is_commit_sha(ref: str) -> bool:
+    """True for a full 40-character commit SHA (which names one commit, unlike a branch or tag)."""
+    return bool(_COMMIT_SHA.fullmatch(ref))
+
+
 def _ref_checked(ref: str | None) -> str | None:
     """A branch or tag name as `git check-ref-format` allows, or a commit SHA; nothing git could take as an option."""
     if ref is None:

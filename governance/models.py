@@ -27,6 +27,15 @@ def default_allowed_licenses() -> list[str]:
     return list(DEFAULT_ALLOWED_LICENSES)
 
 
+class JobStatus(models.TextChoices):
+    """The states of background work recorded on a row: imports, blob listings, scans."""
+
+    QUEUED = "queued"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+
+
 class Repository(models.Model):
     """One repository, whatever spelling it was pasted in (see governance/identity.py)."""
 
@@ -100,11 +109,7 @@ class DatasetRepository(models.Model):
 class InventoryImport(models.Model):
     """One import of an inventory file, with its progress and the rows it refused."""
 
-    class Status(models.TextChoices):
-        QUEUED = "queued"
-        RUNNING = "running"
-        DONE = "done"
-        FAILED = "failed"
+    Status = JobStatus
 
     # Rows refused are counted in full; their messages are kept up to this many.
     MAX_STORED_ROW_ERRORS = 1000
@@ -212,11 +217,7 @@ class RepositoryBlob(models.Model):
 class BlobListing(models.Model):
     """When a repository's blobs were last listed, at which commit, and how it went."""
 
-    class Status(models.TextChoices):
-        QUEUED = "queued"
-        RUNNING = "running"
-        DONE = "done"
-        FAILED = "failed"
+    Status = JobStatus
 
     repository = models.OneToOneField(Repository, on_delete=models.CASCADE, related_name="blob_listing")
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED, db_index=True)

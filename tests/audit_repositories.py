@@ -114,6 +114,41 @@ def dual_mit_apache(path: Path) -> str:
     )
 
 
+def dual_license_files_cargo_only(path: Path) -> str:
+    """Two license files and a Cargo.toml whose `license` field says which applies; no README.
+
+    scancode reads the manifest as `unknown-license-reference AND (mit OR apache-2.0)`: the reference is the
+    field itself, not a license nobody knows.
+    """
+    return _commit(
+        path,
+        {
+            "LICENSE-MIT": COPYRIGHT + license_text("mit"),
+            "LICENSE-APACHE": license_text("apache-2.0"),
+            "Cargo.toml": '[package]\nname = "dual-licensed"\nversion = "0.1.0"\nlicense = "MIT OR Apache-2.0"\n',
+            "src/lib.rs": "pub fn answer() -> u32 {\n    42\n}\n",
+        },
+    )
+
+
+def bsd_with_secondary_license_file(path: Path) -> str:
+    """LICENSE is BSD; LICENSE.python covers code taken from CPython and, like CPython's own, names the GPL
+    in its history table. The license file proper declares; a bare mention of the GPL is no conflict."""
+    return _commit(
+        path,
+        {
+            "LICENSE": COPYRIGHT + license_text("bsd-new"),
+            "LICENSE.python": "Some code was taken from CPython, under this license:\n\n"
+            + license_text("python")
+            + "\n    Release         Derived     Year        Owner       GPL-\n"
+            "                    from                                compatible? (1)\n\n"
+            "    2.2             2.1.1       2001        PSF         yes\n",
+            "README.md": _readme("bsd-with-python-parts"),
+            "main.py": PYTHON_MODULE,
+        },
+    )
+
+
 def dual_license_files_readme_choice(path: Path) -> str:
     """Two license files and a README saying "either, at your option", but no manifest to say so."""
     return _commit(
@@ -316,6 +351,8 @@ CASES: dict[str, Callable[[Path], str]] = {
     "agpl-3.0": agpl_3_0,
     "dual-mit-apache": dual_mit_apache,
     "dual-license-files-readme-choice": dual_license_files_readme_choice,
+    "dual-license-files-cargo-only": dual_license_files_cargo_only,
+    "bsd-with-secondary-license-file": bsd_with_secondary_license_file,
     "readme-only": readme_only,
     "mit-readme-points-to-license": mit_readme_points_to_license,
     "mit-readme-says-gpl": mit_readme_says_gpl,

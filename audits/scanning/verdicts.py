@@ -12,10 +12,11 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 
-from license_expression import OR
+from license_expression import AND, OR, LicenseSymbol, LicenseWithExceptionSymbol
 
 from audits import scancode
 from audits.policy import (
+    UNKNOWN_KEYS,
     Policy,
     expression_class,
     expression_combine,
@@ -99,11 +100,12 @@ def verdict_facts(files: list[FileEvidence]) -> VerdictFacts:
     if not readme_decides:
         # LICENSE-MIT and LICENSE-APACHE alone read as both; a README saying "either … at your option"
         # makes them a choice. expression_combine keeps an OR that names every license declared.
+        declared_symbols = expression_symbols(declared_keys)
+        readme_expressions = [_strong_expression(f) for f in readmes]
         choices = [
-            _strong_expression(f)
-            for f in readmes
-            if isinstance(expression_parse(_strong_expression(f)), OR)
-            and expression_symbols(_strong_expression(f)) >= expression_symbols(declared_keys)
+            expression
+            for expression in readme_expressions
+            if isinstance(expression_parse(expression), OR) and expression_symbols(expression) >= declared_symbols
         ]
         declared_keys = expression_combine([declared_keys, *choices])
 
@@ -209,12 +211,10 @@ def _known_part(expression: str) -> str:
 
 
 def _without_unknown(node):
-    from license_expression import AND, LicenseSymbol, LicenseWithExceptionSymbol
-
     if isinstance(node, LicenseWithExceptionSymbol):
         return node
     if isinstance(node, LicenseSymbol):
-        return None if node.key.lower() in scancode.UNKNOWN_KEYS else node
+        return None if node.key.lower() in UNKNOWN_KEYS else node
     parts = [part for part in (_without_unknown(arg) for arg in node.args) if part is not None]
     if not parts:
         return None
@@ -222,10 +222,6 @@ def _without_unknown(node):
         return parts[0] if len(parts) == 1 else node.__class__(*parts)
     # An OR with an unknown branch stays whole: which branch applies is not ours to drop.
     return node if len(parts) < len(node.args) else node.__class__(*parts)
-
-
-def _keys(expression: str) -> set[str]:
-    return expression_symbols(expression)
 
 
 def _doubts(f: FileEvidence) -> list[dict]:
@@ -248,7 +244,7 @@ def _doubts(f: FileEvidence) -> list[dict]:
             }
         )
     for d in f.detections:
-        unknown = _keys(d["license_expression"]) & scancode.UNKNOWN_KEYS
+        unknown = expression_symbols(d["license_expression"]) & UNKNOWN_KEYS
         # "MIT, see LICENSE" is one detection of MIT and an unknown reference: the reference is a pointer.
         if unknown and not _known_part(d["license_expression"]):
             doubts.append(
