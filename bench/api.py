@@ -46,7 +46,7 @@ SELECT e.id, r.id, 'opt-out', now(), NULL FROM optout_exclusion e, optout_optout
 INSERT INTO governance_repositoryblob (repository_id, blob_id, size)
 SELECT r.id + 0 * g, md5(r.id::text || '-' || g) || substr(md5(g::text), 1, 8), 100
 FROM governance_repository r, generate_series(1, %(blobs_per_repository)s) AS g;
-ANALYZE;
+VACUUM ANALYZE;
 """
 
 

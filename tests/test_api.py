@@ -102,6 +102,23 @@ def test_check_answers_in_input_order_with_per_entry_errors(client, dataset):
     assert "error" in results[4]
 
 
+def test_a_namespace_exclusion_covers_subgroups_in_the_check(client, dataset):
+    exclude("gitlab.com/group", namespace=True)
+    body = {"repositories": ["https://gitlab.com/group/sub/project", "gitlab.com/grouping/x", "gitlab.com/group/y"]}
+    results = client.post("/api/v1/datasets/the-stack/check/", body, content_type="application/json").json()["results"]
+    assert [row["excluded"] for row in results] == [True, False, True]
+    assert results[0]["repository"] == "gitlab.com/group/sub/project" and results[0]["reasons"] == ["administrative"]
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="covering indexes exist on PostgreSQL only")
+def test_the_check_has_its_covering_indexes_on_postgresql():
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT indexname, indexdef FROM pg_indexes WHERE indexdef LIKE '%INCLUDE%'")
+        found = dict(cursor.fetchall())
+    assert {"repository_canonical_id", "exclusion_repository_live", "exclusion_namespace_live"} <= set(found)
+    assert "INCLUDE (reason)" in found["exclusion_source_live"]
+
+
 def test_check_against_a_published_release(client, dataset):
     exclude("github.com/a/one")
     release_publish(dataset_slug="the-stack")

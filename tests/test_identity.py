@@ -1,7 +1,7 @@
 """Every spelling people paste of a repository gives its one identity, or a clear refusal."""
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from governance.exceptions import GovernanceError
@@ -379,3 +379,36 @@ def test_url_like_text_is_parsed_or_refused_and_accepted_canonicals_are_stable(t
         except RepositoryParseError:
             continue
         assert parse(parsed) == parsed
+
+
+plain_alphabet = st.sampled_from(list("aZ09_-.") + ["/", "github.com/", "https://", ".git", "GIT", "orgs", "localhost"])
+
+
+@settings(max_examples=500)
+@given(st.lists(plain_alphabet, max_size=12).map("".join))
+@example("owner/name.git")
+@example("owner/name.Git.git")
+@example("orgs/name")
+@example("Localhost/name")
+@example("owner/..")
+@example("owner.io/name")
+@example("https://github.com/owner/name.git")
+def test_the_fast_path_for_plain_github_names_agrees_with_the_full_parser(text):
+    from governance.identity import _github_plain, _repository_parsed
+
+    fast = _github_plain(text)
+    try:
+        full = _repository_parsed(text)
+    except RepositoryParseError:
+        assert fast is None
+        return
+    assert fast is None or fast == full
+
+
+@pytest.mark.parametrize(
+    "text", ["github.com/Psf/Requests", "psf/requests", "https://github.com/psf/requests", "psf/requests.js"]
+)
+def test_plain_github_names_take_the_fast_path(text):
+    from governance.identity import _github_plain
+
+    assert _github_plain(text) == parse_repository(f"https://github.com/{text.split('github.com/')[-1]}/")
