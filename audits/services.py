@@ -26,7 +26,11 @@ class ScanError(GovernanceError):
 
 
 def scan_request(*, repository: Repository, ref: str = "", deep: bool = False, requested_by: str = "") -> Scan:
-    """Queue a scan of a repository (the one already open when there is one) and hand it to a worker."""
+    """Queue a scan of a repository (the one already open when there is one) and hand it to a worker.
+
+    A deep scan asked for while a key-files scan waits in the queue makes that one deep; one already
+    running is returned as it is (its `deep` says so), and the deep scan can be asked for once it is done.
+    """
     from audits.tasks import scan_task
 
     with transaction.atomic():
@@ -34,6 +38,9 @@ def scan_request(*, repository: Repository, ref: str = "", deep: bool = False, r
             repository=repository, status__in=[Scan.Status.QUEUED, Scan.Status.RUNNING]
         ).first()
         if open_scan is not None:
+            # Conditional, so that a worker that has just started it keeps the plan it made.
+            if deep and Scan.objects.filter(pk=open_scan.pk, status=Scan.Status.QUEUED, deep=False).update(deep=True):
+                open_scan.refresh_from_db()
             return open_scan
         try:
             with transaction.atomic():

@@ -82,6 +82,19 @@ def test_a_repository_with_an_open_scan_is_not_queued_twice(make_repository):
     assert rescans.rescans_due() == []
 
 
+def test_a_deep_scan_asked_for_while_a_key_files_scan_waits_makes_it_deep(make_repository):
+    from audits.services import scan_request
+
+    repository = _in_inventory(make_repository("r/deepen", {"a.txt": "a\n"}))
+    queued = Scan.objects.create(repository=repository, status="queued", deep=False)
+    assert scan_request(repository=repository, deep=True) == queued
+    assert Scan.objects.get(pk=queued.pk).deep is True
+
+    Scan.objects.filter(pk=queued.pk).update(status="running", deep=False)
+    running = scan_request(repository=repository, deep=True)
+    assert running.pk == queued.pk and running.deep is False  # its plan is made; asked again once it is done
+
+
 def test_an_unreachable_head_is_recorded_and_skipped(make_repository, tmp_path):
     path = make_repository("r/gone", {"a.txt": "a\n"})
     repository = _in_inventory(path)
