@@ -1,5 +1,6 @@
 """Demo license audits: repositories with the cases a maintainer meets, and a scan of every demo repository."""
 
+import contextlib
 from pathlib import Path
 
 from audits.scancode import license_text
@@ -64,3 +65,13 @@ def demo_scans(paths: list[Path], *, progress=None) -> int:
         outcome = scan_repository(source=path.as_uri(), requested_by="demo")
         scanned += not outcome.reused_verdict
     return scanned
+
+
+def demo_failed_scan(root: Path) -> None:
+    """A scan that fails (a folder that is not a git repository), so the maintainers' overview has one to show."""
+    from audits.services import ScanError, scan_repository
+
+    path = root / "demo-owners" / "half-copied"
+    path.mkdir(parents=True, exist_ok=True)
+    with contextlib.suppress(ScanError):  # recorded on the scan row as failed, which is the point
+        scan_repository(source=path.as_uri(), requested_by="demo")

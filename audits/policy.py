@@ -1,8 +1,10 @@
 """License policies evaluated on SPDX expressions as boolean formulas.
 
 `MIT OR GPL-3.0-only` passes a permissive policy (one branch is allowed), `MIT AND GPL-3.0-only`
-does not (every part must be), and `GPL-2.0-only WITH Classpath-exception-2.0` is one unit that
-a policy lists as such. A license that only says "some license, unknown which" makes the answer
+does not (every part must be). `X WITH Y` passes when the policy lists that unit or allows `X`
+itself: an SPDX exception only adds permissions (`Apache-2.0 WITH LLVM-exception` is Apache-2.0
+with more freedom), so a policy that takes GPL-2.0-only only with the Classpath exception lists
+`GPL-2.0-only WITH Classpath-exception-2.0`. A license that only says "some license, unknown which" makes the answer
 depend on it: three-valued logic returns None there, which becomes `needs_review`.
 """
 
@@ -74,7 +76,9 @@ def policy_allows(expression: str, allowed: frozenset[str]) -> bool | None:
 
 def _allows(node, allowed: frozenset[str]) -> bool | None:
     if isinstance(node, LicenseWithExceptionSymbol):
-        return str(node).lower() in allowed
+        if str(node).lower() in allowed:
+            return True
+        return _allows(node.license_symbol, allowed)
     if isinstance(node, LicenseSymbol):
         key = node.key.lower()
         if key in allowed:

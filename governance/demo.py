@@ -1,19 +1,24 @@
 """Demo data made on the spot, so a new user sees every page filled after `make run`.
 
 Everything is real: git repositories on disk holding license texts from scancode's
-own license database, and an inventory file imported through the same code path as
-`manage.py import_inventory`. Running it again changes nothing.
+own license database, an inventory file imported through the same code path as
+`manage.py import_inventory`, and six weeks of requests, releases and builds played
+through the domain functions at past moments. Running it again changes nothing.
 """
 
 import json
 import random
 import secrets
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
+from unittest import mock
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
+from django.utils import timezone
 
 from audits.scancode import license_text
 from governance.git import local_repository_commit
@@ -79,14 +84,15 @@ def _stack_style_inventory(path: Path, local_repositories: list[Path], *, seed: 
 
 
 def demo_load() -> DemoSummary:
-    """Create the demo datasets, repositories, inventories and an admin account; idempotent."""
+    """Create the demo datasets, repositories, inventories, six weeks of history and an admin account; idempotent."""
     root = Path(settings.DATA_DIR) / "demo"
     repositories_dir = root / "repositories"
     summary = DemoSummary(repositories_dir=repositories_dir)
     local = [_demo_repository(repositories_dir, *spec) for spec in DEMO_REPOSITORIES]
-    from audits.demo import demo_audit_repositories, demo_scans
+    from audits.demo import demo_audit_repositories, demo_failed_scan, demo_scans
 
     local += demo_audit_repositories(repositories_dir)
+    summary.admin_password = _demo_admin(summary.admin_username)
 
     for index, (slug, name, description) in enumerate(DATASETS):
         with transaction.atomic():
@@ -102,34 +108,92 @@ def demo_load() -> DemoSummary:
         summary.rows_read += result.rows_read
         summary.rows_refused += result.rows_failed
 
-    from optout.demo import demo_optout_requests
+    from optout.demo import demo_proof_repositories, demo_request_steps, demo_requests_exist
 
     # Status links are secrets stored only as hashes: keep the demo's in a file to show them again.
     links_file = root / "status-pages.json"
-    summary.status_pages = demo_optout_requests(repositories_dir)
-    if summary.status_pages:
+    history_made = not demo_requests_exist()
+    if history_made:
+        demo_proof_repositories(repositories_dir)
+        _history_play(demo_request_steps(repositories_dir, summary.status_pages) + _release_steps())
         links_file.write_text(json.dumps(summary.status_pages, indent=2))
     elif links_file.exists():
         summary.status_pages = json.loads(links_file.read_text())
     # License verdicts for every local repository (scancode, a few seconds), after the proofs were
     # committed, so a second run finds every head unchanged and keeps the verdicts.
     summary.scanned = demo_scans(local)
-    _demo_release()
-    summary.admin_password = _demo_admin(summary.admin_username)
+    if history_made:
+        demo_failed_scan(repositories_dir)
+        with _tasks_inline():
+            _demo_current_releases()
     return summary
 
 
-def _demo_release() -> None:
-    """A published release of the demo's registry, and a build that applied it."""
+# Weekly releases of the first dataset and fortnightly ones of the second, each applied by a build some
+# hours later: (days before now, dataset, hours until a build applies it).
+RELEASES = [(days, DATASETS[0][0], 6) for days in (42, 35, 28, 21, 14, 7)] + [
+    (days, DATASETS[1][0], 24) for days in (38, 24, 10)
+]
+
+
+def _release_steps() -> list[tuple[float, object]]:
+    from governance.publication import build_report_record, release_publish
+
+    steps = []
+    for days_ago, slug, build_hours in RELEASES:
+
+        def build(slug=slug):
+            dataset = Dataset.objects.get(slug=slug)
+            version = dataset.releases.order_by("-version").values_list("version", flat=True).first()
+            build_report_record(dataset=dataset, version=version, build_id=f"{slug}-build-{version}", notes="Demo")
+
+        steps.append((days_ago, lambda slug=slug: release_publish(dataset_slug=slug)))
+        steps.append((days_ago - build_hours / 24, build))
+    return steps
+
+
+def _history_play(steps: list[tuple[float, object]]) -> None:
+    """Run the steps oldest first, each under a clock set to its moment, with tasks inline."""
+    now = timezone.now()
+    with _tasks_inline():
+        for days_ago, step in sorted(steps, key=lambda item: -item[0]):
+            with _clock(now - timedelta(days=days_ago)):
+                step()
+
+
+@contextmanager
+def _clock(moment):
+    # The domain functions, and auto_now fields, read django.utils.timezone.now: setting it is the one way to
+    # record a past moment through the real code paths (signatures and git commits keep the real time).
+    with mock.patch.object(timezone, "now", return_value=moment):
+        yield
+
+
+@contextmanager
+def _tasks_inline():
+    # The demo runs before any worker starts: with a broker configured, its checks would wait in the queue.
+    from governance.celery import app
+
+    previous = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    try:
+        yield
+    finally:
+        app.conf.task_always_eager = previous
+
+
+def _demo_current_releases() -> None:
+    """Today's release of each dataset, carrying the license verdicts just made; a build applies the first one."""
     from governance.blobs import blob_listings_run_missing
     from governance.publication import build_report_record, release_publish
 
-    dataset = Dataset.objects.get(slug=DATASETS[0][0])
-    if dataset.releases.exists():
-        return
-    blob_listings_run_missing(dataset_slug=dataset.slug)
-    release = release_publish(dataset_slug=dataset.slug)
-    build_report_record(dataset=dataset, version=release.version, build_id="demo-build-1", notes="Demo build")
+    # The first dataset last: the report at /transparency/ opens on the most recently published one.
+    for slug, _, _ in reversed(DATASETS):
+        blob_listings_run_missing(dataset_slug=slug)
+        release = release_publish(dataset_slug=slug)
+        if slug == DATASETS[0][0]:
+            dataset = Dataset.objects.get(slug=slug)
+            build_report_record(dataset=dataset, version=release.version, build_id=f"{slug}-build-{release.version}")
 
 
 def _demo_admin(username: str) -> str:

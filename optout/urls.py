@@ -7,6 +7,6 @@ urlpatterns = [
     path("opt-out/sent/", views.optout_sent, name="optout-request-sent"),
     path("opt-out/confirm/<str:token>/", views.optout_confirm, name="optout-request-confirm"),
     path("opt-out/r/<str:token>/", views.optout_status, name="optout-request-status"),
-    path("review/", views.review_queue, name="optout-review-queue"),
+    path("review/requests/", views.review_queue, name="optout-review-queue"),
     path("review/requests/<int:pk>/", views.review_request, name="optout-review-request"),
 ]

@@ -1,10 +1,12 @@
 """manage.py demo fills every page with data made on the spot."""
 
+from datetime import timedelta
 from io import StringIO
 
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
+from django.utils import timezone
 
 from governance.git import git_run
 from governance.models import Dataset, DatasetRepository, InventoryImport, Release
@@ -35,9 +37,15 @@ def test_demo_builds_real_repositories_and_inventories_and_can_run_twice(data_di
     assert get_user_model().objects.get(username="admin").is_superuser
     assert "password" in out.getvalue()
     states = set(OptOutRequest.objects.values_list("state", flat=True))
-    assert states >= {"applied", "awaiting_proof", "awaiting_email", "in_review", "withdrawn", "expired"}
-    assert Release.objects.filter(dataset__slug="the-stack-demo").count() == 1  # published, and applied by a build
-    assert Exclusion.objects.filter(revoked_at__isnull=True).count() == 2  # a proven one and a takedown
+    assert states >= {"applied", "active", "awaiting_proof", "awaiting_email", "in_review", "withdrawn", "expired"}
+    assert "rejected" in states
+    # Six weeks of weekly releases and today's, each applied by a build; the second dataset every two weeks.
+    assert Release.objects.filter(dataset__slug="the-stack-demo").count() == 7
+    assert Release.objects.filter(dataset__slug="starcoder-demo").count() == 4
+    assert Exclusion.objects.filter(revoked_at__isnull=True).count() == 11  # proven ones, a namespace, a takedown
+    assert Exclusion.objects.filter(revoked_at__isnull=False).count() == 1  # withdrawn before a build applied it
+    first_request = OptOutRequest.objects.order_by("created_at").first()
+    assert timezone.now() - first_request.created_at > timedelta(days=30)
     assert out.getvalue().count("/opt-out/r/") == 5
     # Every demo repository has a license verdict: several classifications, one waiting for a maintainer,
     # and the copyleft ones excluded from the permissive dataset's release with a license reason.
@@ -50,13 +58,15 @@ def test_demo_builds_real_repositories_and_inventories_and_can_run_twice(data_di
         "no_license",
     }
     assert DatasetDecision.objects.filter(dataset__slug="the-stack-demo", decision="needs_review").exists()
-    release = Release.objects.get(dataset__slug="the-stack-demo")
-    assert release.counts["repositories"] >= 4
+    release = Release.objects.filter(dataset__slug="the-stack-demo").order_by("-version").first()
+    assert release.counts["repositories"] >= 4 and release.counts["namespaces"] == 1
+    assert Scan.objects.filter(status="failed").exists()  # for the maintainers' overview
     scans = Scan.objects.count()
 
     again = StringIO()
     call_command("demo", stdout=again)
-    assert again.getvalue().count("/opt-out/r/") == 5 and OptOutRequest.objects.count() == 7
+    assert again.getvalue().count("/opt-out/r/") == 5 and OptOutRequest.objects.count() == 19
+    assert Release.objects.count() == 11
     assert Scan.objects.count() == scans  # unchanged repositories keep their verdicts
     assert counts == {
         slug: DatasetRepository.objects.filter(dataset__slug=slug).count()

@@ -43,13 +43,16 @@ def test_nested_expressions_follow_the_parentheses():
     assert allows("(MIT OR GPL-3.0-only) AND LGPL-2.1-only") is False
 
 
-def test_with_exception_is_one_unit_the_policy_lists_as_such():
+def test_with_exception_passes_when_its_license_is_allowed_or_the_unit_is_listed():
     expression = "GPL-2.0-only WITH Classpath-exception-2.0"
     assert allows(expression) is False
-    assert allows(expression, {"gpl-2.0-only"}) is False
     assert allows(expression, {"classpath-exception-2.0"}) is False
     assert allows(expression, {"gpl-2.0-only with classpath-exception-2.0"}) is True
+    # An exception only adds permissions: what allows the license allows it with the exception.
+    assert allows(expression, {"gpl-2.0-only"}) is True
+    assert allows("Apache-2.0 WITH LLVM-exception") is True
     assert allows(f"MIT OR {expression}") is True
+    assert allows(f"MIT AND {expression}") is False
 
 
 def test_unknown_license_references_leave_the_answer_open():

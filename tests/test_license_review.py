@@ -186,7 +186,7 @@ def test_the_queue_lists_what_needs_review_oldest_first_and_filters_by_dataset(c
 
 def test_the_opt_out_queue_links_to_the_license_queue_with_its_count(client, reviewer, unsure):
     client.force_login(reviewer)
-    page = client.get("/review/").content.decode()
+    page = client.get("/review/requests/").content.decode()
     assert 'href="/review/licenses/"' in page and "<strong>1</strong> waiting" in page
 
 

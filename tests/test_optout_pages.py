@@ -130,11 +130,11 @@ def test_an_unknown_status_link_is_a_plain_404(client):
 
 
 def test_the_review_queue_is_only_for_maintainers(client, outsider, maintainer):
-    assert client.get("/review/").status_code == 302
+    assert client.get("/review/requests/").status_code == 302
     client.force_login(outsider)
-    assert client.get("/review/").status_code == 302
+    assert client.get("/review/requests/").status_code == 302
     client.force_login(maintainer)
-    assert client.get("/review/").status_code == 200
+    assert client.get("/review/requests/").status_code == 200
 
 
 def test_a_maintainer_approves_from_the_queue(client, maintainer, make_repository, settings):
@@ -146,7 +146,7 @@ def test_a_maintainer_approves_from_the_queue(client, maintainer, make_repositor
     optout_request_verify_now(request=confirmation.request)
     optout_request_verify(request_id=confirmation.request.pk)
     client.force_login(maintainer)
-    queue = client.get("/review/").content.decode()
+    queue = client.get("/review/requests/").content.decode()
     assert f"#{confirmation.request.pk}" in queue
     detail = client.get(f"/review/requests/{confirmation.request.pk}/").content.decode()
     assert "private" in detail and "Approve" in detail  # maintainers read the private reason

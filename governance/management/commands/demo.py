@@ -13,6 +13,8 @@ class Command(BaseCommand):
             f"{summary.rows_refused} refused on purpose (see Admin → Inventory imports).\n"
             f"Demo repositories: {summary.repositories_dir} ({summary.scanned} scanned for licenses just now; "
             f"verdicts to review at http://127.0.0.1:8000/review/licenses/)\n"
+            f"Transparency report: http://127.0.0.1:8000/transparency/  "
+            f"maintainers' overview: http://127.0.0.1:8000/review/\n"
             f"Admin: http://127.0.0.1:8000/admin/  user {summary.admin_username}  password {summary.admin_password}"
         )
         for description, url in summary.status_pages.items():

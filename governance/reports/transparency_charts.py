@@ -1,0 +1,89 @@
+"""The charts of the transparency report, drawn from its figures (the same rows as its tables and downloads)."""
+
+from django.utils.safestring import SafeString
+
+from governance.charts import Series, column_chart, horizontal_bars, line_chart, share_bar
+from governance.reports.transparency import TransparencyReport
+
+
+def transparency_charts(report: TransparencyReport) -> dict[str, list[tuple[str, SafeString]]]:
+    """Figure key → its charts as (title, SVG), in the order the page shows them."""
+    figures = report.figures
+    releases = figures["releases"]
+    versions = [
+        f"#{version} {published[5:10]}"
+        for version, published in zip(releases.column("version"), releases.column("published_at"), strict=True)
+    ]
+    states = figures["requests_by_state"]
+    verification = figures["verification"]
+    licenses = figures["license_mix"]
+    applied = figures["time_to_applied"]
+    lag = figures["exclusion_lag"]
+    return {
+        "releases": [
+            _titled(
+                line_chart,
+                title="Repositories and namespaces excluded by each release",
+                categories=versions,
+                series=[
+                    Series("repositories", releases.column("repositories")),
+                    Series("namespaces", releases.column("namespaces")),
+                ],
+            ),
+            _titled(
+                column_chart,
+                title="Added and removed by each release",
+                categories=versions,
+                series=[
+                    Series("repositories added", releases.column("repositories_added")),
+                    Series("namespaces added", releases.column("namespaces_added")),
+                    Series("repositories removed", releases.column("repositories_removed")),
+                    Series("namespaces removed", releases.column("namespaces_removed")),
+                ],
+            ),
+        ],
+        "requests_by_state": [
+            _titled(
+                horizontal_bars,
+                title="Opt-out requests by state",
+                labels=states.column("label"),
+                values=states.column("requests"),
+            )
+        ],
+        "time_to_applied": [
+            _titled(
+                horizontal_bars,
+                title="Requests by time from confirmation to applied",
+                labels=applied.column("bucket"),
+                values=applied.column("requests"),
+            )
+        ],
+        "verification": [
+            _titled(
+                share_bar,
+                title="How verified requests were verified",
+                labels=verification.column("label"),
+                values=verification.column("requests"),
+            )
+        ],
+        "license_mix": [
+            _titled(
+                horizontal_bars,
+                title="Inventory repositories by license classification",
+                labels=licenses.column("label"),
+                values=licenses.column("repositories"),
+            )
+        ],
+        "exclusion_lag": [
+            _titled(
+                horizontal_bars,
+                title="Exclusions by lag to the first release carrying them",
+                labels=lag.column("bucket"),
+                values=lag.column("exclusions"),
+            )
+        ],
+    }
+
+
+def _titled(chart, **arguments) -> tuple[str, SafeString]:
+    return arguments["title"], chart(**arguments)
