@@ -23,6 +23,15 @@ def test_the_form_explains_the_steps_and_is_labelled(client):
         assert f'for="{field}"' in page
 
 
+def test_every_help_text_is_the_one_its_field_points_to(client):
+    html = client.get("/opt-out/").content.decode()
+    described = re.findall(r'aria-describedby="([^"]+)"', html)
+    assert described, "the form's fields name their help texts"
+    for ids in described:
+        for help_id in ids.split():
+            assert f'id="{help_id}"' in html, f"{help_id} is named by a field but not on the page"
+
+
 def test_the_opt_out_button_of_the_lookup_fills_the_form(client):
     page = client.get("/opt-out/", {"repository": "github.com/acme/widgets"}).content.decode()
     assert "github.com/acme/widgets</textarea>" in page
