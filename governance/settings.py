@@ -227,3 +227,7 @@ AUDITS_HEAD_CHECKS_PER_RUN = env_int("AUDITS_HEAD_CHECKS_PER_RUN", 500, minimum=
 AUDITS_RESCAN_AFTER_HOURS = env_int("AUDITS_RESCAN_AFTER_HOURS", 24, minimum=1)
 # Load the license index in a worker's parent process before it forks (about 1.3 GB, shared by its children).
 AUDITS_PRELOAD_INDEX = env_bool("AUDITS_PRELOAD_INDEX", default=True)
+
+# The public transparency report is computed at most once per this many seconds per dataset (and process, with
+# the default in-memory cache): at a million exclusions a computation takes seconds of database time.
+TRANSPARENCY_CACHE_SECONDS = env_int("TRANSPARENCY_CACHE_SECONDS", 300, minimum=0)

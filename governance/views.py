@@ -14,7 +14,7 @@ from governance.exceptions import GovernanceError
 from governance.health import broker_status
 from governance.models import Dataset
 from governance.reports.overview import review_overview
-from governance.reports.transparency import transparency_datasets, transparency_report
+from governance.reports.transparency import transparency_datasets, transparency_report_cached
 from governance.reports.transparency_charts import transparency_charts
 
 # Either review permission opens the overview: it shows both queues, each linking to its own pages.
@@ -66,7 +66,7 @@ def transparency(request, slug=None):
     dataset = get_object_or_404(Dataset, slug=slug) if slug else default
     if dataset is None:
         return render(request, "governance/transparency.html", {"datasets": datasets, "report": None})
-    report = transparency_report(dataset=dataset)
+    report = transparency_report_cached(dataset=dataset)
     figures = [(report.figures[key], charts) for key, charts in transparency_charts(report).items()]
     return render(
         request,
@@ -78,7 +78,7 @@ def transparency(request, slug=None):
 @require_GET
 def transparency_download(request, slug, figure=None, fmt="json"):
     """The report's numbers: the whole report as JSON, or one figure as CSV or JSON."""
-    report = transparency_report(dataset=get_object_or_404(Dataset, slug=slug))
+    report = transparency_report_cached(dataset=get_object_or_404(Dataset, slug=slug))
     if figure is None:
         return JsonResponse(report.as_dict(), json_dumps_params={"indent": 2, "ensure_ascii": False})
     if figure not in report.figures:

@@ -29,6 +29,16 @@ def tasks_run_inline(request):
 
 
 @pytest.fixture(autouse=True)
+def cache_cleared():
+    """Nothing cached by one test (throttle counts, reports) reaches the next."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture(autouse=True)
 def data_dir(settings, tmp_path):
     """Each test writes uploads, mails and releases into its own folder."""
     settings.DATA_DIR = tmp_path / "data"

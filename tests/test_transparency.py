@@ -296,3 +296,39 @@ def test_nothing_personal_reaches_the_page_or_the_downloads(client, history):
         for secret in [SECRET_EMAIL, SECRET_REASON, UNVERIFIED_REPOSITORY, "example.org", "private-owner", *tokens]:
             assert secret not in body
         assert "@" not in re.sub(r"@media|xmlns=\"[^\"]+\"", "", body.split("<main", 1)[-1].split("</main>")[0])
+
+
+@pytest.mark.parametrize("edge", ["none", "since_at_freeze", "revoked_at_freeze", "no_release"])
+def test_the_lags_summed_up_in_sql_equal_those_counted_in_python(history, edge):
+    from django.db import connection
+
+    from governance.reports import lags
+
+    if connection.vendor != "postgresql":
+        pytest.skip("the SQL path is PostgreSQL's")
+    stack = Dataset.objects.get(slug="the-stack")
+    releases = list(stack.releases.order_by("version"))
+    source = OptOutRequest.objects.filter(state="applied").first()
+    if edge == "since_at_freeze":  # frozen at exactly its `since`: that release carries it
+        exclusion_made(source, repository="github.com/a/at-freeze", since=releases[0].frozen_at)
+    elif edge == "revoked_at_freeze":  # revoked at the very moment of the freeze: not carried, not waiting
+        gone = exclusion_made(source, repository="github.com/a/gone", since=T0 + 5 * DAY)
+        Exclusion.objects.filter(pk=gone.pk).update(revoked_at=releases[1].frozen_at)
+    elif edge == "no_release":
+        releases = []
+    in_sql = lags._lags_in_sql(stack, releases)
+    in_python = lags._lags_in_python(stack, releases)
+    assert in_sql == in_python
+    if edge == "since_at_freeze":
+        assert in_sql.by_version[1][0] == 4
+
+
+def test_the_report_is_computed_once_per_cache_period(client, history, settings):
+    settings.TRANSPARENCY_CACHE_SECONDS = 300
+    first = client.get("/transparency/the-stack.json").json()
+    exclusion_made(OptOutRequest.objects.first(), repository="github.com/a/later", since=T0 + 12 * DAY)
+    assert client.get("/transparency/the-stack.json").json() == first  # same moment, same numbers
+    settings.TRANSPARENCY_CACHE_SECONDS = 0
+    fresh = client.get("/transparency/the-stack.json").json()
+    summary = {row["measure"]: row["value"] for row in fresh["figures"]["summary"]["rows"]}
+    assert summary["exclusions_waiting"] == 2

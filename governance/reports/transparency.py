@@ -5,17 +5,26 @@ the inventory's license verdicts, and requests as counts. A request's e-mail add
 event messages are never read here, so no figure can carry them.
 """
 
-import bisect
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from django.conf import settings
 from django.core.cache import cache
 from django.db.models import Count, Q
 from django.utils import timezone
 
 from governance.models import Dataset, DatasetRepository, Release
-from governance.reports.figures import Column, Figure, days, duration_buckets, percentile, share_percent
+from governance.reports.figures import (
+    DURATION_BUCKETS,
+    Column,
+    Figure,
+    days,
+    duration_buckets,
+    percentile,
+    share_percent,
+)
+from governance.reports.lags import ExclusionLags, exclusion_lags
 
 # Release folders never change once published: what is read from one is cached for good, keyed by its checksum.
 RELEASE_CHANGES_CACHE_SECONDS = 30 * 86_400
@@ -50,20 +59,29 @@ def transparency_datasets():
     return datasets, default
 
 
+def transparency_report_cached(*, dataset: Dataset) -> TransparencyReport:
+    """The public report of one dataset as computed at most TRANSPARENCY_CACHE_SECONDS ago (its page says when)."""
+    key = f"transparency-report:{dataset.pk}"
+    report = cache.get(key) if settings.TRANSPARENCY_CACHE_SECONDS else None
+    if report is None:
+        report = transparency_report(dataset=dataset)
+        if settings.TRANSPARENCY_CACHE_SECONDS:
+            cache.set(key, report, settings.TRANSPARENCY_CACHE_SECONDS)
+    return report
+
+
 def transparency_report(*, dataset: Dataset) -> TransparencyReport:
     """Every figure of the public report of one dataset, computed now from the database and the release files."""
     now = timezone.now()
     releases = list(dataset.releases.order_by("version"))
     requests = _requests_of(dataset)
-    lags = _exclusion_lags(dataset, releases)
+    lags = exclusion_lags(dataset=dataset, releases=releases)
     applied_seconds = _confirmation_to_applied_seconds(requests)
     verification_rows = _verification_rows(requests)
     proof_share = share_percent(
         sum(row["requests"] for row in verification_rows if row["method"] != "administrative"),
         sum(row["requests"] for row in verification_rows),
     )
-    lag_seconds = [lag["seconds"] for lag in lags if lag["seconds"] is not None]
-    waiting = sum(1 for lag in lags if lag["seconds"] is None)
     license_rows = _license_mix_rows(dataset)
     figures = {
         "summary": _summary_figure(
@@ -71,8 +89,7 @@ def transparency_report(*, dataset: Dataset) -> TransparencyReport:
             requests_total=requests.count(),
             applied_seconds=applied_seconds,
             proof_share=proof_share,
-            lag_seconds=lag_seconds,
-            waiting=waiting,
+            lags=lags,
             inventory=sum(row["repositories"] for row in license_rows),
         ),
         "releases": _releases_figure(releases, lags),
@@ -112,13 +129,17 @@ def transparency_report(*, dataset: Dataset) -> TransparencyReport:
             ],
             rows=license_rows,
         ),
-        "exclusion_lag": _buckets_figure(
-            "exclusion_lag",
-            "Lag from a new exclusion to the first release carrying it",
-            "Exclusions of the registry (opt-outs and administrative ones) that a release carries, by the time "
-            "from the moment they came into force to the publication of the first release that carries them.",
-            "exclusions",
-            [seconds / 86_400 for seconds in lag_seconds],
+        "exclusion_lag": Figure(
+            key="exclusion_lag",
+            title="Lag from a new exclusion to the first release carrying it",
+            definition="Exclusions of the registry (opt-outs and administrative ones) that a release carries, by "
+            "the time from the moment they came into force to the publication of the first release that carries "
+            "them.",
+            columns=[Column("bucket", "time"), Column("exclusions", "exclusions")],
+            rows=[
+                {"bucket": label, "exclusions": count}
+                for (_, label), count in zip(DURATION_BUCKETS, lags.bucket_counts, strict=True)
+            ],
         ),
     }
     return TransparencyReport(dataset=dataset, generated_at=now, figures=figures)
@@ -132,7 +153,7 @@ def _requests_of(dataset: Dataset):
     return OptOutRequest.objects.filter(pk__in=ids)
 
 
-def _summary_figure(*, releases, requests_total, applied_seconds, proof_share, lag_seconds, waiting, inventory):
+def _summary_figure(*, releases, requests_total, applied_seconds, proof_share, lags: ExclusionLags, inventory):
     measures = [
         ("releases", "releases published", len(releases), ""),
         ("inventory_repositories", "repositories in the inventory", inventory, ""),
@@ -151,20 +172,20 @@ def _summary_figure(*, releases, requests_total, applied_seconds, proof_share, l
             "days",
         ),
         ("verified_by_proof_percent", "verified requests verified by the owner's proof", proof_share, "%"),
-        ("exclusions_measured", "exclusions carried by a release", len(lag_seconds), ""),
+        ("exclusions_measured", "exclusions carried by a release", lags.measured, ""),
         (
             "exclusion_lag_median_days",
             "median lag from exclusion to release",
-            days(percentile(lag_seconds, 0.5)),
+            days(lags.median_seconds),
             "days",
         ),
         (
             "exclusion_lag_p90_days",
             "90th percentile lag from exclusion to release",
-            days(percentile(lag_seconds, 0.9)),
+            days(lags.p90_seconds),
             "days",
         ),
-        ("exclusions_waiting", "exclusions in force, waiting for their first release", waiting, ""),
+        ("exclusions_waiting", "exclusions in force, waiting for their first release", lags.waiting, ""),
     ]
     return Figure(
         key="summary",
@@ -180,11 +201,7 @@ def _summary_figure(*, releases, requests_total, applied_seconds, proof_share, l
     )
 
 
-def _releases_figure(releases: list[Release], lags: list[dict]) -> Figure:
-    carried: dict[int, list[float]] = defaultdict(list)
-    for lag in lags:
-        if lag["version"] is not None:
-            carried[lag["version"]].append(lag["seconds"])
+def _releases_figure(releases: list[Release], lags: ExclusionLags) -> Figure:
     rows = []
     for release in releases:
         changes = release_scope_changes(release)
@@ -198,8 +215,8 @@ def _releases_figure(releases: list[Release], lags: list[dict]) -> Figure:
                 "repositories_removed": changes.get("repository_removed"),
                 "namespaces_added": changes.get("namespace_added"),
                 "namespaces_removed": changes.get("namespace_removed"),
-                "exclusions_first_carried": len(carried[release.version]),
-                "median_lag_days": days(percentile(carried[release.version], 0.5)),
+                "exclusions_first_carried": lags.by_version.get(release.version, (0, None))[0],
+                "median_lag_days": days(lags.by_version.get(release.version, (0, None))[1]),
             }
         )
     return Figure(
@@ -340,31 +357,6 @@ def _license_mix_rows(dataset: Dataset) -> list[dict]:
         }
         for key, label in labels
     ]
-
-
-def _exclusion_lags(dataset: Dataset, releases: list[Release]) -> list[dict]:
-    """Per registry exclusion of the dataset: the first release frozen while it was in force, and the lag to it.
-
-    The same rule that marks requests applied: a release frozen at or after an exclusion's `since`, before any
-    revocation. `version` and `seconds` are None for an exclusion still waiting for its first release; an
-    exclusion revoked before any release carried it is left out.
-    """
-    from optout.models import Exclusion
-
-    frozen = [release.frozen_at for release in releases]  # ascending, like the versions
-    lags = []
-    exclusions = Exclusion.objects.filter(Q(dataset=dataset) | Q(dataset__isnull=True)).values_list(
-        "since", "revoked_at"
-    )
-    for since, revoked_at in exclusions.iterator(chunk_size=20_000):
-        # The first release frozen at or after `since`; if the exclusion was revoked by then, no later one has it.
-        index = bisect.bisect_left(frozen, since)
-        if index < len(releases) and (revoked_at is None or revoked_at > frozen[index]):
-            first = releases[index]
-            lags.append({"version": first.version, "seconds": (first.created_at - since).total_seconds()})
-        elif revoked_at is None:
-            lags.append({"version": None, "seconds": None})
-    return lags
 
 
 def _buckets_figure(key: str, title: str, definition: str, noun: str, durations_in_days: list[float]) -> Figure:
