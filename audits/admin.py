@@ -138,7 +138,16 @@ class DatasetDecisionAdmin(ReadOnlyAdmin):
 
 @admin.register(Review)
 class ReviewAdmin(ReadOnlyAdmin):
-    list_display = ["repository", "dataset", "decision", "reason_code", "reviewer", "created_at", "stale_at"]
+    list_display = [
+        "repository",
+        "dataset",
+        "decision",
+        "reason_code",
+        "reviewer",
+        "created_at",
+        "stale_at",
+        "stale_reason",
+    ]
     list_filter = ["decision", "reason_code", "dataset", ("stale_at", admin.EmptyFieldListFilter)]
     search_fields = ["repository__canonical", "comment"]
     list_select_related = ["repository", "dataset", "reviewer"]

@@ -217,7 +217,12 @@ class Review(models.Model):
     comment = models.TextField(blank=True)
     reviewer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
-    stale_at = models.DateTimeField(null=True, blank=True, help_text="When the evidence changed under it")
+    class StaleReason(models.TextChoices):
+        EVIDENCE_CHANGED = "evidence_changed", "the evidence changed"
+        SUPERSEDED = "superseded", "replaced by a later review"
+
+    stale_at = models.DateTimeField(null=True, blank=True, help_text="When it stopped holding")
+    stale_reason = models.CharField(max_length=20, choices=StaleReason.choices, blank=True)
 
     class Meta:
         ordering = ["-created_at"]

@@ -238,7 +238,9 @@ def decision_apply(*, dataset: Dataset, verdict: Verdict, policy: Policy | None 
             .first()
         )
         if review is not None and review.evidence_digest != verdict.evidence_digest:
-            Review.objects.filter(pk=review.pk).update(stale_at=timezone.now())
+            Review.objects.filter(pk=review.pk).update(
+                stale_at=timezone.now(), stale_reason=Review.StaleReason.EVIDENCE_CHANGED
+            )
             review = None
         in_force = review.decision if review else computed.decision
         # get_or_create retries the read when a concurrent refresh inserted the row first.
@@ -286,7 +288,7 @@ def review_record(
             raise GovernanceError("a new scan changed the evidence while you were reading it; read it again below")
         Review.objects.filter(
             dataset_id=current.dataset_id, repository_id=current.repository_id, stale_at__isnull=True
-        ).update(stale_at=timezone.now())
+        ).update(stale_at=timezone.now(), stale_reason=Review.StaleReason.SUPERSEDED)
         review = Review.objects.create(
             dataset_id=current.dataset_id,
             repository_id=current.repository_id,

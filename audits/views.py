@@ -90,14 +90,7 @@ def review_decision(request, decision_id):
         .select_related("reviewer", "verdict")
         .order_by("-created_at")
     )
-    history = [
-        {
-            "review": review,
-            "in_force": decision.review_id == review.pk,
-            "evidence_changed": review.evidence_digest != verdict.evidence_digest,
-        }
-        for review in reviews
-    ]
+    history = [{"review": review, "in_force": decision.review_id == review.pk} for review in reviews]
     evidence = sorted(verdict.evidence, key=lambda item: (item.get("noise", False), item.get("file", "")))
     return render(
         request,
