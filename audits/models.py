@@ -217,6 +217,7 @@ class Review(models.Model):
     comment = models.TextField(blank=True)
     reviewer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
+
     class StaleReason(models.TextChoices):
         EVIDENCE_CHANGED = "evidence_changed", "the evidence changed"
         SUPERSEDED = "superseded", "replaced by a later review"

@@ -275,9 +275,7 @@ def test_a_review_goes_stale_and_the_verdict_returns_to_the_queue_when_the_evide
     assert "A later scan replaced this verdict" in replaced and f'href="/review/scans/{changed.scan_id}/"' in replaced
 
 
-def test_a_review_replaced_by_a_later_one_says_so_even_when_the_evidence_came_back(
-    client, reviewer, dataset, unsure
-):
+def test_a_review_replaced_by_a_later_one_says_so_even_when_the_evidence_came_back(client, reviewer, dataset, unsure):
     first = services.review_record(
         decision_id=unsure.pk, decision="include", reason_code="false_positive", comment="", reviewer=reviewer
     )
