@@ -1,3 +1,11 @@
-from governance.celery import app as celery_app
+"""The project package. It imports nothing on its own, so that `governance.client` (the pipelines' client)
+installs and runs without Django or Celery; the Celery app is created when Django starts (apps.py) and found
+by `celery -A governance` as the `governance.celery` module."""
 
-__all__ = ["celery_app"]
+
+def __getattr__(name: str):
+    if name == "celery_app":
+        from governance.celery import app
+
+        return app
+    raise AttributeError(f"module 'governance' has no attribute {name!r}")

@@ -4,3 +4,7 @@ from django.apps import AppConfig
 class GovernanceConfig(AppConfig):
     name = "governance"
     verbose_name = "Datasets and repositories"
+
+    def ready(self):
+        # Tasks are sent through this app wherever Django runs (web, commands, tests), not Celery's default one.
+        import governance.celery  # noqa: F401

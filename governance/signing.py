@@ -9,7 +9,6 @@ Layout of `keys_dir` (mode 0700):
 
 import base64
 import hashlib
-import json
 import os
 import tempfile
 from dataclasses import asdict, dataclass
@@ -21,6 +20,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat, PublicFormat
 
+from governance.client import manifest as client_manifest
 from governance.exceptions import GovernanceError
 
 
@@ -41,13 +41,11 @@ class PublicKey:
 
 
 def manifest_canonical_bytes(manifest: dict) -> bytes:
-    """The exact bytes a manifest's signature covers: everything but the signature fields, as canonical JSON."""
-    unsigned = {name: value for name, value in manifest.items() if name not in ("signature", "key_id")}
+    """The exact bytes a manifest's signature covers; defined by the pipeline client, which checks them."""
     try:
-        text = json.dumps(unsigned, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
-    except (TypeError, ValueError) as error:
-        raise SigningError(f"The manifest holds a value canonical JSON cannot carry: {error}.") from None
-    return text.encode("utf-8")
+        return client_manifest.manifest_canonical_bytes(manifest)
+    except ValueError as error:
+        raise SigningError(str(error)) from None
 
 
 def key_ensure(*, keys_dir: Path, create: bool) -> str:

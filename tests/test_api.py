@@ -55,6 +55,35 @@ def test_a_pipeline_lists_downloads_and_verifies_a_release(client, dataset):
         assert again.status_code == 304
 
 
+def test_a_release_file_answers_a_byte_range_so_downloads_resume(client, dataset):
+    exclude("github.com/a/one")
+    release_publish(dataset_slug="the-stack")
+    url = "/api/v1/datasets/the-stack/releases/1/repositories.jsonl"
+    whole = client.get(url)
+    content = b"".join(whole.streaming_content)
+    etag, size = whole["ETag"], len(content)
+    assert whole["Accept-Ranges"] == "bytes"
+
+    rest = client.get(url, HTTP_RANGE="bytes=10-", HTTP_IF_RANGE=etag)
+    assert rest.status_code == 206 and b"".join(rest.streaming_content) == content[10:]
+    assert rest["Content-Range"] == f"bytes 10-{size - 1}/{size}" and rest["Content-Length"] == str(size - 10)
+    middle = client.get(url, HTTP_RANGE="bytes=2-5")
+    assert middle.status_code == 206 and b"".join(middle.streaming_content) == content[2:6]
+    tail = client.get(url, HTTP_RANGE="bytes=-4")
+    assert b"".join(tail.streaming_content) == content[-4:]
+
+    # Another file's ETag, several ranges or a malformed header: the whole file, as a plain 200.
+    for headers in (
+        {"HTTP_RANGE": "bytes=10-", "HTTP_IF_RANGE": '"other"'},
+        {"HTTP_RANGE": "bytes=0-1,4-5"},
+        {"HTTP_RANGE": "bits=1-2"},
+    ):
+        again = client.get(url, **headers)
+        assert again.status_code == 200 and b"".join(again.streaming_content) == content
+    beyond = client.get(url, HTTP_RANGE=f"bytes={size}-")
+    assert beyond.status_code == 416 and beyond["Content-Range"] == f"bytes */{size}"
+
+
 def test_changes_since_join_several_releases(client, dataset):
     exclude("github.com/a/one")
     release_publish(dataset_slug="the-stack")

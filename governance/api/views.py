@@ -1,6 +1,7 @@
 """The pipeline API (/api/v1/): thin views over selectors and domain functions."""
 
 import hashlib
+import re
 from pathlib import Path
 
 from django.conf import settings
@@ -27,6 +28,7 @@ CONTENT_TYPES = {
     ".parquet": "application/vnd.apache.parquet",
 }
 IMMUTABLE = "public, max-age=31536000, immutable"
+_RANGE_RE = re.compile(r"bytes=(\d*)-(\d*)")
 # Every error an endpoint may answer, documented so clients (and the schema fuzz test) know them.
 READ_ERRORS = dict.fromkeys((400, 401, 404, 429), serializers.ErrorSerializer)
 WRITE_ERRORS = dict.fromkeys((400, 401, 403, 404, 413, 415, 429), serializers.ErrorSerializer)
@@ -174,8 +176,14 @@ class ReleaseDetail(APIView):
 class ReleaseFile(APIView):
     @extend_schema(
         operation_id="release_file",
-        responses={(200, "application/octet-stream"): bytes, 304: None, **READ_ERRORS},
-        summary="A file of a release, as published",
+        responses={
+            (200, "application/octet-stream"): bytes,
+            (206, "application/octet-stream"): bytes,
+            304: None,
+            416: None,
+            **READ_ERRORS,
+        },
+        summary="A file of a release, as published (a single byte range on request, for resuming)",
     )
     def get(self, request, slug, version, name):
         if name not in RELEASE_FILES:
@@ -189,11 +197,59 @@ class ReleaseFile(APIView):
         etag = f'"{digest}"'
         if _etag_matches(request, etag):
             return HttpResponse(status=304, headers={"ETag": etag})
-        # FileResponse closes the file when the response is done.
-        response = FileResponse(open(path, "rb"), content_type=CONTENT_TYPES[Path(name).suffix])  # noqa: SIM115
+        content_type = CONTENT_TYPES[Path(name).suffix]
+        size = path.stat().st_size
+        wanted = _byte_range(request, etag, size)
+        if wanted == "unsatisfiable":
+            response = HttpResponse(status=416, headers={"Content-Range": f"bytes */{size}"})
+        elif wanted is not None:
+            start, end = wanted
+            response = StreamingHttpResponse(_file_slice(path, start, end), status=206, content_type=content_type)
+            response["Content-Range"] = f"bytes {start}-{end}/{size}"
+            response["Content-Length"] = str(end - start + 1)
+        else:
+            # FileResponse closes the file when the response is done.
+            response = FileResponse(open(path, "rb"), content_type=content_type)  # noqa: SIM115
         response["ETag"] = etag
+        response["Accept-Ranges"] = "bytes"
         response["Cache-Control"] = IMMUTABLE if version != "latest" else "public, max-age=60"
         return response
+
+
+def _byte_range(request, etag: str, size: int):
+    """(start, end) of a single `Range: bytes=…` the file can answer, "unsatisfiable", or None for the whole file.
+
+    An interrupted download asks for the rest; `If-Range` with another ETag (the file is not the one the part
+    came from) and anything but one byte range get the whole file, as RFC 9110 allows.
+    """
+    single = _RANGE_RE.fullmatch(request.headers.get("Range", "").strip())
+    if single is None or not any(single.groups()):
+        return None
+    if_range = request.headers.get("If-Range")
+    if if_range is not None and if_range.strip() != etag:
+        return None
+    first, last = single.groups()
+    if not first:  # the last N bytes
+        if int(last) == 0:
+            return "unsatisfiable"
+        return max(0, size - int(last)), size - 1
+    start = int(first)
+    end = min(int(last), size - 1) if last else size - 1
+    if start >= size or end < start:
+        return "unsatisfiable"
+    return start, end
+
+
+def _file_slice(path: Path, start: int, end: int, block: int = 256 * 1024):
+    with open(path, "rb") as handle:
+        handle.seek(start)
+        remaining = end - start + 1
+        while remaining > 0:
+            chunk = handle.read(min(block, remaining))
+            if not chunk:
+                return
+            remaining -= len(chunk)
+            yield chunk
 
 
 class ReleaseChanges(APIView):
