@@ -93,19 +93,33 @@ class _Location(NamedTuple):
 
 def parse_repository(text: str) -> RepositoryRef:
     """Parse any spelling of a repository into its one identity."""
-    return _github_plain(text) or _repository_parsed(text)
+    plain = _github_plain(text)
+    if plain is None:
+        return _repository_parsed(text)
+    path = "/".join(plain)
+    return RepositoryRef(host="github.com", path=path, clone_url=f"https://github.com/{path}.git")
 
 
-def _github_plain(text: object) -> RepositoryRef | None:
-    """The common GitHub spellings, read in one match; None for anything the full parser must decide."""
+def canonical_and_namespace(text: object) -> tuple[str, str]:
+    """(canonical name, namespace) of any spelling: what a batch lookup needs, without building a RepositoryRef."""
+    plain = _github_plain(text)
+    if plain is None:
+        ref = _repository_parsed(text)
+        return ref.canonical, ref.namespace
+    namespace = "github.com/" + plain[0]
+    return f"{namespace}/{plain[1]}", namespace
+
+
+def _github_plain(text: object) -> tuple[str, str] | None:
+    """(owner, name), lower-cased, of the common GitHub spellings; None for what the full parser must decide."""
     plain = _GITHUB_PLAIN_RE.fullmatch(text) if isinstance(text, str) else None
     if plain is None:
         return None
     owner, name = plain.groups()
-    if owner.lower() in _GITHUB_PAGES or owner.lower() == "localhost" or name in (".", "..") or _ends_in_git(name):
+    owner = owner.lower()
+    if owner in _GITHUB_PAGES or owner == "localhost" or name in (".", "..") or _ends_in_git(name):
         return None
-    path = f"{owner}/{name}".lower()
-    return RepositoryRef(host="github.com", path=path, clone_url=f"https://github.com/{path}.git")
+    return owner, name.lower()
 
 
 def _repository_parsed(text: object) -> RepositoryRef:

@@ -142,7 +142,7 @@ def exclusions_check(*, dataset: Dataset, inputs: list, release_rows=None) -> li
 
     Against the live registry, or against `release_rows` ({(target, scope): reasons}) of a published release.
     """
-    from governance.identity import RepositoryParseError, parse_repository
+    from governance.identity import RepositoryParseError, canonical_and_namespace
 
     # Per entry: (canonical, namespace chain), or the error. Namespaces repeat across a batch; so do chains.
     parsed: list = []
@@ -152,15 +152,14 @@ def exclusions_check(*, dataset: Dataset, inputs: list, release_rows=None) -> li
             parsed.append(RepositoryParseError(f"{str(item)[:80]!r} is not text: send repositories as strings"))
             continue
         try:
-            ref = parse_repository(item)
+            canonical, namespace = canonical_and_namespace(item)
         except RepositoryParseError as error:
             parsed.append(error)
             continue
-        namespace = ref.namespace
         chain = chains.get(namespace)
         if chain is None:
             chain = chains[namespace] = _namespace_chain(namespace)
-        parsed.append((ref.canonical, chain))
+        parsed.append((canonical, chain))
     canonicals = {entry[0] for entry in parsed if type(entry) is tuple}
     namespaces = {namespace for chain in chains.values() for namespace in chain}
 

@@ -394,15 +394,19 @@ plain_alphabet = st.sampled_from(list("aZ09_-.") + ["/", "github.com/", "https:/
 @example("owner.io/name")
 @example("https://github.com/owner/name.git")
 def test_the_fast_path_for_plain_github_names_agrees_with_the_full_parser(text):
-    from governance.identity import _github_plain, _repository_parsed
+    from governance.identity import _github_plain, _repository_parsed, canonical_and_namespace
 
     fast = _github_plain(text)
     try:
         full = _repository_parsed(text)
     except RepositoryParseError:
         assert fast is None
+        with pytest.raises(RepositoryParseError):
+            canonical_and_namespace(text)
         return
-    assert fast is None or fast == full
+    assert fast is None or f"github.com/{'/'.join(fast)}" == full.canonical
+    assert parse_repository(text) == full
+    assert canonical_and_namespace(text) == (full.canonical, full.namespace)
 
 
 @pytest.mark.parametrize(
@@ -411,4 +415,5 @@ def test_the_fast_path_for_plain_github_names_agrees_with_the_full_parser(text):
 def test_plain_github_names_take_the_fast_path(text):
     from governance.identity import _github_plain
 
-    assert _github_plain(text) == parse_repository(f"https://github.com/{text.split('github.com/')[-1]}/")
+    assert _github_plain(text) is not None
+    assert parse_repository(text) == parse_repository(f"https://github.com/{text.split('github.com/')[-1]}/")
