@@ -174,17 +174,21 @@ def exclusions_check(*, dataset: Dataset, inputs: list, release_rows=None) -> li
         (by_repository if scope == "repository" else by_namespace).setdefault(target, set()).add(reason)
 
     results = []
+    append = results.append
     for item, entry in zip(inputs, parsed, strict=True):
         if type(entry) is not tuple:
-            results.append({"input": item, "error": {"code": getattr(entry, "code", "invalid"), "detail": str(entry)}})
+            append({"input": item, "error": {"code": getattr(entry, "code", "invalid"), "detail": str(entry)}})
             continue
         canonical, chain = entry
-        reasons = by_repository.get(canonical, set())
+        reasons = by_repository.get(canonical)
         for namespace in chain:
-            if namespace in by_namespace:
-                reasons = reasons | by_namespace[namespace]
-        listed = sorted(reasons) if reasons else []
-        results.append({"input": item, "repository": canonical, "excluded": bool(reasons), "reasons": listed})
+            covering = by_namespace.get(namespace)
+            if covering:
+                reasons = reasons | covering if reasons else covering
+        if reasons:
+            append({"input": item, "repository": canonical, "excluded": True, "reasons": sorted(reasons)})
+        else:
+            append({"input": item, "repository": canonical, "excluded": False, "reasons": []})
     return results
 
 
