@@ -174,16 +174,7 @@ def column_chart(
                 f'<text class="chart-label" x="{left + slot * index + slot / 2:.1f}" y="{plot_height + 16}" '
                 f'text-anchor="middle">{escape(category)}</text>'
             )
-    legend, extra = _legend([one.label for one in series], plot_height + 46)
-    body += legend
-    body.append("</g>")
-    return _svg(
-        title=title,
-        description=_series_description(categories, series, unit),
-        height=plot_height + bottom + TOP_MARGIN + extra,
-        body=body,
-        css_class="chart-columns",
-    )
+    return _with_legend(title, categories, series, unit, body, plot_height, bottom, "chart-columns")
 
 
 def line_chart(*, title: str, categories: Sequence[str], series: Sequence[Series], unit: str = "") -> SafeString:
@@ -225,15 +216,18 @@ def line_chart(*, title: str, categories: Sequence[str], series: Sequence[Series
             f'<text class="chart-label" x="{x_at(index):.1f}" y="{plot_height + 16}" text-anchor="middle">'
             f"{escape(category)}</text>"
         )
+    return _with_legend(title, categories, series, unit, body, plot_height, bottom, "chart-lines")
+
+
+def _with_legend(title, categories, series, unit, body: list[str], plot_height: int, bottom: int, css_class: str):
+    """A plot of several series, finished: its legend under the plot, its group closed, the SVG around it."""
     legend, extra = _legend([one.label for one in series], plot_height + 46)
-    body += legend
-    body.append("</g>")
     return _svg(
         title=title,
         description=_series_description(categories, series, unit),
         height=plot_height + bottom + TOP_MARGIN + extra,
-        body=body,
-        css_class="chart-lines",
+        body=[*body, *legend, "</g>"],
+        css_class=css_class,
     )
 
 

@@ -34,11 +34,11 @@ class Release:
 
     @property
     def dataset(self) -> str:
-        return self.manifest["dataset"]
+        return self.verified.dataset
 
     @property
     def version(self) -> int:
-        return self.manifest["version"]
+        return self.verified.version
 
     def describe(self) -> dict:
         """What reports name: the dataset, the release and the exact manifest that was applied."""
