@@ -1,7 +1,8 @@
 """A small HTTP proxy in front of the live portal, owned by the client tests.
 
-It forwards every request and can, per release file name: serve byte ranges (the portal itself sends whole
-files), cut a response short once (an interrupted download), or rewrite the body (tampering in transit).
+It forwards every request and can, per release file name: serve byte ranges itself (as a server that ignores
+them, when off), pass them on to the portal (`forward_ranges`), cut a response short once (an interrupted
+download), or rewrite the body (tampering in transit).
 Every request is logged with its Range header, so tests can tell what the client fetched.
 """
 
@@ -20,6 +21,8 @@ class PortalProxy:
     def __init__(self, upstream: str):
         self.upstream = upstream.rstrip("/")
         self.ranges = False
+        self.forward_ranges = False
+        self.upstream_statuses: list[tuple[str, int]] = []
         self.cut_once: dict[str, int] = {}  # file name → bytes sent before the connection drops (once)
         self.rewrite: dict[str, Callable[[bytes], bytes]] = {}  # file name → new body
         self.requests: list[tuple[str, str | None]] = []  # (path with query, Range header)
@@ -46,15 +49,15 @@ class PortalProxy:
     def _handle(self, handler: BaseHTTPRequestHandler, body: bytes | None) -> None:
         range_header = handler.headers.get("Range")
         self.requests.append((handler.path, range_header))
-        forwarded = {
-            name: value for name, value in handler.headers.items() if name.lower() in ("authorization", "content-type")
-        }
+        passed = ("authorization", "content-type") + (("range", "if-range") if self.forward_ranges else ())
+        forwarded = {name: value for name, value in handler.headers.items() if name.lower() in passed}
         request = urllib.request.Request(self.upstream + handler.path, data=body, headers=forwarded)
         try:
             with urllib.request.urlopen(request, timeout=30) as response:
                 status, headers, content = response.status, dict(response.headers), response.read()
         except urllib.error.HTTPError as error:
             status, headers, content = error.code, dict(error.headers), error.read()
+        self.upstream_statuses.append((handler.path, status))
         name = handler.path.rsplit("/", 1)[-1]
         if status == 200 and name in self.rewrite:
             content = self.rewrite[name](content)

@@ -221,7 +221,7 @@ def test_an_interrupted_download_resumes_with_a_range_request(portal, tmp_path, 
 def test_a_part_left_by_an_earlier_run_is_resumed_or_restarted_when_the_server_sends_it_whole(portal, tmp_path, capsys):
     published = release_folder(Release.objects.get(version=1))
     whole = (published / "blobs.parquet").read_bytes()
-    for ranges in (True, False):  # the proxy serves ranges; the portal itself answers 200 with the whole file
+    for ranges in (True, False):  # the proxy serves ranges, or sends the whole file as a server that ignores them
         directory = tmp_path / f"ranges-{ranges}"
         staging = directory / ".staging" / "1"
         staging.mkdir(parents=True)
@@ -233,6 +233,19 @@ def test_a_part_left_by_an_earlier_run_is_resumed_or_restarted_when_the_server_s
         assert blob_requests == ["bytes=50-"]
         assert (directory / "releases" / "1" / "blobs.parquet").read_bytes() == whole
         assert not (directory / ".staging").exists()
+
+
+def test_the_portal_itself_answers_the_rest_of_a_part(portal, tmp_path, capsys):
+    whole = (release_folder(Release.objects.get(version=1)) / "blobs.parquet").read_bytes()
+    directory = tmp_path / "d"
+    staging = directory / ".staging" / "1"
+    staging.mkdir(parents=True)
+    (staging / "blobs.parquet.part").write_bytes(whole[:50])
+    with PortalProxy(portal) as proxy:
+        proxy.forward_ranges = True
+        assert run("pull", proxy.url, "the-stack", "--dir", directory, capsys=capsys)[0] == 0
+    assert [status for path, status in proxy.upstream_statuses if path.endswith("blobs.parquet")] == [206]
+    assert (directory / "releases" / "1" / "blobs.parquet").read_bytes() == whole
 
 
 def test_a_download_that_keeps_failing_says_how_far_it_got_and_resumes_next_time(portal, tmp_path, capsys, monkeypatch):
