@@ -45,9 +45,12 @@ format: $(STAMP)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
+# `make bench` runs bench/import_inventory.py; `make bench BENCH=api ARGS="--blobs 1000000"` any other.
+BENCH ?= import_inventory
 bench: $(STAMP)
-	@export DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)}; \
-	$(BIN)/python scripts/check_services.py && $(BIN)/python bench/import_inventory.py
+	@test -f bench/$(BENCH).py || { echo "no bench/$(BENCH).py: choose one of $$(cd bench && ls *.py | grep -v common | sed 's/\.py//' | tr '\n' ' ')"; exit 2; }
+	@export DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} CELERY_BROKER_URL=$${CELERY_BROKER_URL:-$(TEST_BROKER_URL)}; \
+	$(BIN)/python scripts/check_services.py && $(BIN)/python bench/$(BENCH).py $(ARGS)
 
 # Rewrite the exact versions after changing pyproject.toml.
 lock: $(STAMP)
