@@ -42,22 +42,8 @@ def transparency_charts(report: TransparencyReport) -> dict[str, list[tuple[str,
                 ],
             ),
         ],
-        "requests_by_state": [
-            _titled(
-                horizontal_bars,
-                title="Opt-out requests by state",
-                labels=states.column("label"),
-                values=states.column("requests"),
-            )
-        ],
-        "time_to_applied": [
-            _titled(
-                horizontal_bars,
-                title="Requests by time from confirmation to applied",
-                labels=applied.column("bucket"),
-                values=applied.column("requests"),
-            )
-        ],
+        "requests_by_state": [_bars(states, "Opt-out requests by state", "label", "requests")],
+        "time_to_applied": [_bars(applied, "Requests by time from confirmation to applied", "bucket", "requests")],
         "verification": [
             _titled(
                 share_bar,
@@ -66,23 +52,13 @@ def transparency_charts(report: TransparencyReport) -> dict[str, list[tuple[str,
                 values=verification.column("requests"),
             )
         ],
-        "license_mix": [
-            _titled(
-                horizontal_bars,
-                title="Inventory repositories by license classification",
-                labels=licenses.column("label"),
-                values=licenses.column("repositories"),
-            )
-        ],
-        "exclusion_lag": [
-            _titled(
-                horizontal_bars,
-                title="Exclusions by lag to the first release carrying them",
-                labels=lag.column("bucket"),
-                values=lag.column("exclusions"),
-            )
-        ],
+        "license_mix": [_bars(licenses, "Inventory repositories by license classification", "label", "repositories")],
+        "exclusion_lag": [_bars(lag, "Exclusions by lag to the first release carrying them", "bucket", "exclusions")],
     }
+
+
+def _bars(figure, title: str, label_key: str, value_key: str) -> tuple[str, SafeString]:
+    return _titled(horizontal_bars, title=title, labels=figure.column(label_key), values=figure.column(value_key))
 
 
 def _titled(chart, **arguments) -> tuple[str, SafeString]:
