@@ -220,8 +220,8 @@ JOIN audits_verdict v ON v.id = d.verdict_id
 # optout 0003), in name order (sorted here: cheaper than a collation-aware sort in the server) so that
 # neighbouring probes share index pages. With a million rows the planner picks hash joins over full
 # (parallel) scans instead (1,150 ms against 267 ms, measured), and its cost estimate switches JIT
-# compilation on, which alone took ~80 ms of a ~270 ms statement.
-# One statement, so that a single-name check pays one round trip for them, not four.
+# compilation on, which alone took ~80 ms of a ~270 ms statement. The four settings go in one statement, so
+# that a single-name check pays one round trip for them, not four.
 _INDEX_LOOKUPS = (
     "SELECT set_config('enable_hashjoin', 'off', true), set_config('enable_mergejoin', 'off', true),"
     " set_config('max_parallel_workers_per_gather', '0', true), set_config('jit', 'off', true)"
