@@ -64,10 +64,6 @@ class Scan(models.Model):
     def __str__(self) -> str:
         return f"{self.repository} @ {self.commit[:12] or self.ref or 'HEAD'} ({self.status})"
 
-    @property
-    def progress(self) -> float:
-        return self.files_done / self.files_to_scan if self.files_to_scan else (1.0 if self.status == "done" else 0.0)
-
 
 class ScanFile(models.Model):
     """One file of a scanned commit that the verdict needs (key files; every file in a deep scan)."""

@@ -122,16 +122,6 @@ def license_class(key: str) -> str:
     return _CATEGORY_CLASSES.get(license_.category, "unknown")
 
 
-def spdx_key(key: str) -> str:
-    """The SPDX identifier scancode gives a license key (LicenseRef-scancode-… when SPDX has none)."""
-    from licensedcode.cache import get_licenses_db
-
-    license_ = get_licenses_db().get(key)
-    if license_ is None:
-        return f"LicenseRef-scancode-{key}"
-    return license_.spdx_license_key or f"LicenseRef-scancode-{key}"
-
-
 @dataclass
 class FileFinding:
     """What scancode found in one file."""

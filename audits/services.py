@@ -124,7 +124,9 @@ def _scan_evidence(scan: Scan) -> tuple[list[FileEvidence], int]:
             FileEvidence(
                 path=scan_file.path,
                 role=scan_file.role,
-                noise=scan_file.role not in scan_files.KEY_ROLES and scan_files.is_noise(scan_file.path),
+                # A vendored LICENSE.txt is a license file, not a data file, whatever its suffix.
+                noise=scan_file.role not in (*scan_files.KEY_ROLES, scan_files.NESTED_LICENSE)
+                and scan_files.is_noise(scan_file.path),
                 blob_id=scan_file.blob_id,
                 license_expression=finding.license_expression,
                 spdx_expression=finding.spdx_expression,
@@ -183,9 +185,10 @@ def _verdict_unchanged(repository: Repository, *, ref: str, deep: bool, requeste
         return None  # the full scan will say what is wrong
     if head != latest.commit:
         return None
-    RepositoryAudit.objects.update_or_create(
-        repository=repository, defaults={"head_commit": head, "head_checked_at": timezone.now(), "head_error": ""}
-    )
+    if not ref:  # only a look at the remote says where its head is; a commit asked for says nothing of it
+        RepositoryAudit.objects.update_or_create(
+            repository=repository, defaults={"head_commit": head, "head_checked_at": timezone.now(), "head_error": ""}
+        )
     return ScanOutcome(repository=repository, scan=latest.scan, verdict=latest, reused_verdict=True)
 
 
@@ -211,9 +214,16 @@ def decisions_refresh(*, repository: Repository | None = None, dataset: Dataset 
         memberships = memberships.filter(repository=repository)
     if dataset is not None:
         memberships = memberships.filter(dataset=dataset)
-    audits = RepositoryAudit.objects.filter(verdict__isnull=False).select_related("verdict")
+    # Only what decision_for and decision_apply read: a verdict's evidence can run to hundreds of files.
+    audits = (
+        RepositoryAudit.objects.filter(verdict__isnull=False)
+        .select_related("verdict")
+        .defer("verdict__evidence", "verdict__notes", "verdict__detected_licenses")
+    )
     if repository is not None:
         audits = audits.filter(repository=repository)
+    if dataset is not None:
+        audits = audits.filter(repository__memberships__dataset=dataset)
     latest = {audit.repository_id: audit.verdict for audit in audits}
     written = 0
     policies: dict[int, Policy] = {}

@@ -1,37 +1,24 @@
 """Maintainers' license pages: the review queue, one decision with its evidence, a scan's progress."""
 
-from functools import wraps
-
 from django.contrib import messages
-from django.contrib.auth.views import redirect_to_login
-from django.core.exceptions import PermissionDenied
 from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
 from audits import selectors, services
 from audits.forms import LicenseQueueFilterForm, LicenseReviewForm
 from audits.models import DatasetDecision, RepositoryAudit, Review, Scan
+from governance.access import any_permission_required
 from governance.exceptions import GovernanceError
 
 REVIEW_PERMISSION = "audits.review_license"
 QUEUE_PAGE_SIZE = 200
 
 
-def _maintainers_only(view):
-    """Anonymous visitors go to the login page; signed-in people without the permission get 403."""
-
-    @wraps(view)
-    def checked(request, *args, **kwargs):
-        if not request.user.is_authenticated:
-            return redirect_to_login(request.get_full_path(), reverse("admin:login"))
-        if not request.user.has_perm(REVIEW_PERMISSION):
-            raise PermissionDenied("Reviewing licenses needs the permission to settle license verdicts.")
-        return view(request, *args, **kwargs)
-
-    return checked
+_maintainers_only = any_permission_required(
+    REVIEW_PERMISSION, refusal="Reviewing licenses needs the permission to settle license verdicts."
+)
 
 
 @_maintainers_only

@@ -128,47 +128,33 @@ def share_bar(*, title: str, labels: Sequence[str], values: Sequence[float], uni
     return _svg(title=title, description=description, height=72 + extra, body=body, css_class="chart-share")
 
 
-def column_chart(
-    *, title: str, categories: Sequence[str], series: Sequence[Series], unit: str = "", stacked: bool = False
-) -> SafeString:
-    """Vertical columns per category: the series side by side, or stacked; values written above each column."""
+def column_chart(*, title: str, categories: Sequence[str], series: Sequence[Series], unit: str = "") -> SafeString:
+    """Vertical columns per category, the series side by side; the value written above each column."""
     if not categories or not any(value for one in series for value in one.values):
         return _empty(title, "Nothing to show yet.")
     left, bottom, plot_height = 44, 60, 200
-    columns = [
-        [one.values[index] or 0 for one in series] for index in range(len(categories))
-    ]  # per category, per series
-    top = _scale_max([sum(column) for column in columns] if stacked else [v for c in columns for v in c])
+    top = _scale_max([value for one in series for value in one.values])
     slot = (WIDTH - left) / len(categories)
-    bar_width = min(slot * 0.7 / (1 if stacked else len(series)), 48)
+    bar_width = min(slot * 0.7 / len(series), 48)
     body = [f'<g transform="translate(0,{TOP_MARGIN})">'] + _axis(left, plot_height, top)
-    for index, (category, values) in enumerate(zip(categories, columns, strict=True)):
-        group_width = bar_width * (1 if stacked else len(series))
-        x0 = left + slot * index + (slot - group_width) / 2
-        base = plot_height
-        for number, (one, value) in enumerate(zip(series, values, strict=True)):
+    for index, category in enumerate(categories):
+        x0 = left + slot * index + (slot - bar_width * len(series)) / 2
+        for number, one in enumerate(series):
+            value = one.values[index] or 0
             height = plot_height * value / top
-            x = x0 if stacked else x0 + number * bar_width
-            y = base - height if stacked else plot_height - height
-            text = number_text(value, unit)
+            x, y = x0 + number * bar_width, plot_height - height
             body.append(
-                f'<g class="chart-bar"><title>{escape(category)}, {escape(one.label)}: {escape(text)}</title>'
+                f'<g class="chart-bar"><title>{escape(category)}, {escape(one.label)}: '
+                f"{escape(number_text(value, unit))}</title>"
                 f'<rect class="chart-s{number % 6}" x="{x:.1f}" y="{y:.1f}" width="{bar_width:.1f}" '
                 f'height="{height:.1f}"/>'
             )
-            if value and not stacked:
+            if value:
                 body.append(
                     f'<text class="chart-value" x="{x + bar_width / 2:.1f}" y="{y - 3:.1f}" '
                     f'text-anchor="middle">{escape(number_text(value))}</text>'
                 )
             body.append("</g>")
-            if stacked:
-                base -= height
-        if stacked:
-            body.append(
-                f'<text class="chart-value" x="{x0 + bar_width / 2:.1f}" y="{base - 3:.1f}" '
-                f'text-anchor="middle">{escape(number_text(sum(values)))}</text>'
-            )
         if _label_shown(index, len(categories)):
             body.append(
                 f'<text class="chart-label" x="{left + slot * index + slot / 2:.1f}" y="{plot_height + 16}" '

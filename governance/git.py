@@ -11,6 +11,7 @@ import re
 import signal
 import subprocess
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from tempfile import TemporaryDirectory
@@ -400,27 +401,25 @@ def _regular_file_blob(listing: bytes, path: str) -> str | None:
     return None
 
 
-def _tree_blobs(listing: bytes) -> list[TreeBlob]:
-    """The regular files in `git ls-tree -r -l -z` output: "<mode> <type> <sha> <size>\\t<path>" records."""
-    blobs = []
-    modes = {mode: mode.decode() for mode in REGULAR_FILE_MODES}
+def _tree_records(listing: bytes) -> Iterator[tuple[bytes, bytes, bytes, int, str]]:
+    """(mode, type, sha, size, path) of each `git ls-tree -r -l -z` record: "<mode> <type> <sha> <size>\\t<path>"."""
     start = 0
     # Record by record instead of split(), so the whole output is not held a second time as a list.
     while (end := listing.find(b"\0", start)) != -1:
         description, _, name = listing[start:end].partition(b"\t")
         start = end + 1
         mode, kind, sha, size = description.split()
-        if kind != b"blob" or mode not in modes:
-            continue
-        blobs.append(
-            TreeBlob(
-                path=name.decode("utf-8", "surrogateescape"),
-                blob_id=sha.decode("ascii"),
-                size=int(size) if size.isdigit() else UNKNOWN_SIZE,
-                mode=modes[mode],
-            )
-        )
-    return blobs
+        yield mode, kind, sha, int(size) if size.isdigit() else UNKNOWN_SIZE, name.decode("utf-8", "surrogateescape")
+
+
+def _tree_blobs(listing: bytes) -> list[TreeBlob]:
+    """The regular files in `git ls-tree -r -l -z` output."""
+    modes = {mode: mode.decode() for mode in REGULAR_FILE_MODES}
+    return [
+        TreeBlob(path=path, blob_id=sha.decode("ascii"), size=size, mode=modes[mode])
+        for mode, kind, sha, size, path in _tree_records(listing)
+        if kind == b"blob" and mode in modes
+    ]
 
 
 def _remote_failure(failure: GitCommandFailed, remote: SplitResult) -> GitError:
@@ -496,21 +495,10 @@ def snapshot_fetch(
 def snapshot_tree(repository: str | Path, commit: str, *, timeout: float = 120) -> list[TreeEntry]:
     """Every entry under `commit` in a repository made by snapshot_fetch, in git's path order."""
     listing = git_run("ls-tree", "-r", "-l", "-z", commit, cwd=repository, timeout=timeout)
-    entries = []
-    start = 0
-    while (end := listing.find(b"\0", start)) != -1:
-        description, _, name = listing[start:end].partition(b"\t")
-        start = end + 1
-        mode, _kind, sha, size = description.split()
-        entries.append(
-            TreeEntry(
-                path=name.decode("utf-8", "surrogateescape"),
-                object_id=sha.decode("ascii"),
-                size=int(size) if size.isdigit() else UNKNOWN_SIZE,
-                mode=mode.decode("ascii"),
-            )
-        )
-    return entries
+    return [
+        TreeEntry(path=path, object_id=sha.decode("ascii"), size=size, mode=mode.decode("ascii"))
+        for mode, _kind, sha, size, path in _tree_records(listing)
+    ]
 
 
 def snapshot_blobs(repository: str | Path, blob_ids: list[str], *, timeout: float = 300):

@@ -31,6 +31,8 @@ _GITHUB_PAGES = {
     *("marketplace", "explore", "sponsors", "login", "about", "pricing", "collections"),
     *("trending", "notifications", "new", "apps"),
 }
+# `owner/name` that names no GitHub repository whatever its name: a GitHub page, or a local host.
+GITHUB_NOT_OWNERS = frozenset(_GITHUB_PAGES | {"localhost"})
 
 _URL_SCHEME_RE = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*)://")
 # "mailto:", "javascript:"; without a dot, so that "github.com:owner/name" stays scp.
@@ -117,7 +119,7 @@ def _github_plain(text: object) -> tuple[str, str] | None:
         return None
     owner, name = plain.groups()
     owner = owner.lower()
-    if owner in _GITHUB_PAGES or owner == "localhost" or name in (".", "..") or _ends_in_git(name):
+    if owner in GITHUB_NOT_OWNERS or name in (".", "..") or _ends_in_git(name):
         return None
     return owner, name.lower()
 

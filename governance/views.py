@@ -1,15 +1,11 @@
-from functools import wraps
-
-from django.contrib.auth.views import redirect_to_login
-from django.core.exceptions import PermissionDenied
 from django.db import connection
 from django.http import Http404, HttpResponse, JsonResponse
-from django.shortcuts import get_object_or_404, render
-from django.urls import reverse
+from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from governance import selectors
+from governance.access import any_permission_required
 from governance.exceptions import GovernanceError
 from governance.health import broker_status
 from governance.models import Dataset
@@ -62,8 +58,9 @@ def _database_status() -> dict:
 @require_GET
 def transparency(request, slug=None):
     """The public report: `/transparency/` shows the most recently published dataset, `/transparency/<slug>/` any."""
-    datasets, default = transparency_datasets()
-    dataset = get_object_or_404(Dataset, slug=slug) if slug else default
+    datasets, dataset = transparency_datasets(slug=slug)
+    if dataset is None and slug is not None:
+        raise Http404(f"No dataset {slug!r}: the datasets are listed at /transparency/")
     if dataset is None:
         return render(request, "governance/transparency.html", {"datasets": datasets, "report": None})
     report = transparency_report_cached(dataset=dataset)
@@ -77,36 +74,28 @@ def transparency(request, slug=None):
 
 @require_GET
 def transparency_download(request, slug, figure=None, fmt="json"):
-    """The report's numbers: the whole report as JSON, or one figure as CSV or JSON."""
-    report = transparency_report_cached(dataset=get_object_or_404(Dataset, slug=slug))
+    """The report's numbers: the whole report as JSON, or one figure as CSV or JSON; JSON errors when not found."""
+    dataset = Dataset.objects.filter(slug=slug).first()
+    if dataset is None:
+        return _not_found(f"No dataset {slug!r}: the datasets are listed at /transparency/")
+    report = transparency_report_cached(dataset=dataset)
     if figure is None:
         return JsonResponse(report.as_dict(), json_dumps_params={"indent": 2, "ensure_ascii": False})
     if figure not in report.figures:
-        raise Http404(f"No figure {figure!r}: choose from {', '.join(report.figures)}")
+        return _not_found(f"No figure {figure!r}: choose from {', '.join(report.figures)}")
     if fmt == "csv":
         response = HttpResponse(report.figures[figure].as_csv(), content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = f'attachment; filename="{slug}-{figure}.csv"'
         return response
-    body = {"dataset": slug, "generated_at": report.as_dict()["generated_at"], **report.figures[figure].as_dict()}
-    return JsonResponse(body, json_dumps_params={"indent": 2, "ensure_ascii": False})
+    return JsonResponse(report.figure_as_dict(figure), json_dumps_params={"indent": 2, "ensure_ascii": False})
 
 
-def _reviewers_only(view):
-    """Anonymous visitors go to the login page; signed-in people with neither review permission get 403."""
-
-    @wraps(view)
-    def checked(request, *args, **kwargs):
-        if not request.user.is_authenticated:
-            return redirect_to_login(request.get_full_path(), reverse("admin:login"))
-        if not any(request.user.has_perm(permission) for permission in REVIEW_PERMISSIONS):
-            raise PermissionDenied("The overview is for maintainers who review requests or licenses.")
-        return view(request, *args, **kwargs)
-
-    return checked
+def _not_found(detail: str) -> JsonResponse:
+    return JsonResponse({"code": "not_found", "detail": detail}, status=404)
 
 
 @never_cache
-@_reviewers_only
+@any_permission_required(*REVIEW_PERMISSIONS, refusal="The overview is for maintainers who review requests or licenses")
 @require_GET
 def review_overview_page(request):
     return render(request, "governance/review_overview.html", {"overview": review_overview()})

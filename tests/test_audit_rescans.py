@@ -123,3 +123,18 @@ def test_a_scan_abandoned_before_its_chunks_were_planned_is_failed_by_the_sweep(
     assert scans_abandoned() == 1
     scan.refresh_from_db()
     assert scan.status == "failed" and "stopped" in scan.error
+
+
+def test_a_scan_of_a_named_commit_reuses_its_verdict_but_does_not_count_as_a_head_check(make_repository):
+    from audits.services import scan_repository
+    from governance.git import git_run
+
+    path = make_repository("r/pinned", {"a.txt": "a\n"})
+    repository = _in_inventory(path)
+    commit = git_run("rev-parse", "HEAD", cwd=path).decode().strip()
+    _scanned(repository, commit)
+
+    outcome = scan_repository(source=path.as_uri(), ref=commit)
+
+    assert outcome.reused_verdict is True
+    assert RepositoryAudit.objects.get(repository=repository).head_checked_at is None

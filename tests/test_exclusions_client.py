@@ -183,6 +183,35 @@ def test_verify_names_the_file_that_no_longer_matches(portal, tmp_path, capsys):
     assert status == 1 and "changes.jsonl" in error and not (tmp_path / "out.parquet").exists()
 
 
+def test_a_second_pull_into_a_directory_being_written_is_refused(tmp_path, capsys):
+    from governance.client.store import Store
+
+    with Store(tmp_path / "d").locked():
+        status, error = run("pull", "http://127.0.0.1:9", "the-stack", "--dir", tmp_path / "d", capsys=capsys)
+    assert status == 1 and "another pull is writing into this directory" in error
+
+
+def test_a_directory_holding_another_dataset_is_refused(tmp_path, capsys):
+    (tmp_path / "d").mkdir()
+    (tmp_path / "d" / "trust.json").write_text(json.dumps({"dataset": "other", "keys": {}}))
+    status, error = run("pull", "http://127.0.0.1:9", "the-stack", "--dir", tmp_path / "d", capsys=capsys)
+    assert status == 1 and "holds releases of 'other'" in error and "another --dir" in error
+
+
+def test_a_directory_that_cannot_be_made_fails_in_one_line_naming_it(tmp_path, capsys):
+    (tmp_path / "a-file").write_text("")
+    status, error = run("pull", "http://127.0.0.1:9", "the-stack", "--dir", tmp_path / "a-file" / "d", capsys=capsys)
+    assert status == 1 and "a-file" in error and len(error.strip().splitlines()) == 1
+
+
+def test_an_answer_that_is_not_json_is_refused_naming_the_address(portal, tmp_path, capsys):
+    with PortalProxy(portal) as proxy:
+        proxy.rewrite[""] = lambda body: b"<html>a login page</html>"  # releases/latest/ ends in "/"
+        status, error = run("pull", proxy.url, "the-stack", "--dir", tmp_path / "d", capsys=capsys)
+    assert status == 1 and "releases/latest/: the answer is not JSON" in error
+    assert len(error.strip().splitlines()) == 1
+
+
 # --- changes only and resume -------------------------------------------------------------------------------
 
 
@@ -400,6 +429,16 @@ def test_filter_refuses_a_missing_column_or_an_unreadable_shard_and_leaves_no_ou
         "filter", tmp_path / "empty-dir", tmp_path / "good.parquet", "--output", tmp_path / "o.parquet", capsys=capsys
     )
     assert status == 1 and "run `exclusions pull" in error and not (tmp_path / "o.parquet").exists()
+
+
+def test_plain_looking_names_that_name_no_repository_are_counted_unreadable(pulled):
+    release = load_release(pulled)
+    names = ["settings/x", "Localhost/foo", "owner/..", "keeper/lib", "opted/out.git"]
+    table = pa.table({"repo_name": names, "blob_id": [None] * len(names)})
+    kept, counts = filter_table_counted(release, table)
+    # As the portal reads them: GitHub pages, a local host and ".." name no repository; ".git" is stripped.
+    assert counts.unreadable_repositories == 3
+    assert kept.column("repo_name").to_pylist() == names[:4]
 
 
 def test_the_python_api_and_the_filter_agree_row_for_row(pulled):

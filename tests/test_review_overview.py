@@ -218,3 +218,36 @@ def test_an_unreachable_broker_is_named_not_an_error(client, maintainer, setting
     settings.CELERY_BROKER_URL = "redis://127.0.0.1:1/0"
     page = page_of(client, maintainer)
     assert "Broker unreachable" in page and "The broker does not answer" in page
+
+
+def test_each_waiting_request_says_what_it_covers(client, maintainer, inline):
+    two = in_review(2)
+    two.verifications.create(repository=repository_named(f"github.com/owner/second-{two.pk}"))
+    namespace = OptOutRequest.objects.create(
+        state="in_review", scope="namespace", namespace="github.com/whole-org", proof_token="ns", verified_at=None
+    )
+    page = page_of(client, maintainer)
+    queue = page.split('id="queue-optout-heading"', 1)[1].split("</section>", 1)[0]
+    assert "2 repositories" in queue and "everything under github.com/whole-org" in queue
+    assert f'href="/review/requests/{namespace.pk}/"' in queue
+
+
+def test_the_overview_reads_the_same_number_of_queries_however_long_the_queues(client, maintainer, dataset, inline):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client.force_login(maintainer)
+
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get("/review/").status_code == 200
+        return len(captured)
+
+    in_review(1)
+    needs_review(dataset, "github.com/acme/first", 1)
+    before = queries()
+    for days in range(2, 7):
+        request = in_review(days)
+        RequestEvent.objects.create(request=request, kind="in_review", message="Proof verified")
+        needs_review(dataset, f"github.com/acme/more-{days}", days)
+    assert queries() == before

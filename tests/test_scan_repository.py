@@ -297,3 +297,23 @@ def test_a_finding_cut_short_by_a_shorter_time_limit_is_scanned_again(tmp_path, 
     assert first["files_scanned"] == again["files_scanned"] == 1
     assert again["effective_license"] == "MIT"
     assert BlobFinding.objects.get().timed_out is False
+
+
+def test_a_vendored_license_file_with_a_txt_suffix_is_a_conflict_not_noise(tmp_path):
+    path = tmp_path / "mit-vendoring-gpl-license-txt"
+    local_repository_commit(
+        path,
+        {
+            "LICENSE": COPYRIGHT + scancode.license_text("mit"),
+            "third_party/getopt/COPYING.txt": scancode.license_text("gpl-2.0"),
+            "main.py": PYTHON_MODULE,
+        },
+        message="Initial commit",
+    )
+
+    report = scan_one(path)
+
+    assert report["decisions"] == {"default": "needs_review"}
+    assert [(reason["code"], reason.get("file")) for reason in report["reasons"]] == [
+        ("conflict", "third_party/getopt/COPYING.txt")
+    ]

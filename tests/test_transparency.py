@@ -275,6 +275,18 @@ def test_the_report_is_public_and_chooses_a_dataset(client, history):
     assert client.get("/transparency/the-stack/nonsense.csv").status_code == 404
 
 
+def test_what_is_not_there_is_named_in_the_404(client, history):
+    page = client.get("/transparency/missing/")
+    assert page.status_code == 404 and "No dataset &#x27;missing&#x27;" in page.content.decode()
+    for url, detail in [
+        ("/transparency/missing.json", "No dataset 'missing'"),
+        ("/transparency/the-stack/nonsense.csv", "No figure 'nonsense': choose from summary,"),
+    ]:
+        answer = client.get(url)
+        assert answer.status_code == 404 and answer.json()["code"] == "not_found"
+        assert answer.json()["detail"].startswith(detail)
+
+
 def test_the_report_works_with_no_dataset_and_no_release(client):
     assert "No dataset is registered yet" in client.get("/transparency/").content.decode()
     Dataset.objects.create(slug="empty", name="Empty")
@@ -332,3 +344,11 @@ def test_the_report_is_computed_once_per_cache_period(client, history, settings)
     fresh = client.get("/transparency/the-stack.json").json()
     summary = {row["measure"]: row["value"] for row in fresh["figures"]["summary"]["rows"]}
     assert summary["exclusions_waiting"] == 2
+
+
+def test_one_figure_as_json_carries_its_dataset_and_the_moment_it_was_computed(client, history, settings):
+    settings.TRANSPARENCY_CACHE_SECONDS = 300  # both answers from the same computation
+    report = client.get("/transparency/the-stack.json").json()
+    one = figure(client, "releases")
+    assert one["dataset"] == "the-stack" and one["generated_at"] == report["generated_at"]
+    assert {key: one[key] for key in report["figures"]["releases"]} == report["figures"]["releases"]

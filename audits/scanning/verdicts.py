@@ -28,7 +28,6 @@ from audits.scanning.files import (
     KEY_ROLES,
     LICENSE,
     MANIFEST,
-    NOTICE_CANDIDATE,
     README,
     ROLE_ORDER,
     is_primary_license_file,
@@ -57,7 +56,6 @@ class FileEvidence:
 class VerdictFacts:
     declared_license: str = ""  # SPDX
     effective_license: str = ""  # SPDX: declared, or what source headers say when nothing is declared
-    effective_keys: str = ""  # the same in scancode keys, for the classification
     detected_licenses: list[str] = field(default_factory=list)
     classification: str = "no_license"
     uncertainties: list[dict] = field(default_factory=list)
@@ -122,7 +120,6 @@ def verdict_facts(files: list[FileEvidence]) -> VerdictFacts:
         facts.notes.append({"code": "readme_only", "detail": "The license is only stated in the README"})
 
     facts.declared_license = scancode.spdx_expression(declared_keys)
-    facts.effective_keys = effective_keys
     facts.effective_license = scancode.spdx_expression(effective_keys)
     facts.detected_licenses = sorted({f.spdx_expression for f in files if f.spdx_expression})
 
@@ -359,4 +356,4 @@ def decision_for(facts, policy: Policy) -> PolicyDecision:
     )
 
 
-__all__ = ["FileEvidence", "NOTICE_CANDIDATE", "VerdictFacts", "decision_for", "verdict_facts"]
+__all__ = ["FileEvidence", "VerdictFacts", "decision_for", "verdict_facts"]

@@ -28,6 +28,9 @@ def main(argv: list[str] | None = None) -> int:
     except ClientError as error:
         print(f"exclusions {arguments.command}: {error}", file=sys.stderr)
         return 1
+    except OSError as error:  # a directory that cannot be made, a full disk: one line naming the file, too
+        print(f"exclusions {arguments.command}: {error}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print(f"exclusions {arguments.command}: interrupted; a pull resumes where it stopped", file=sys.stderr)
         return 130
@@ -67,6 +70,7 @@ def _verify(arguments) -> int:
 
 
 def _filter(arguments) -> int:
+    from governance.client.filtering import Counts
     from governance.client.shards import shards_filter, shards_plan
     from governance.client.store import write_atomic
     from governance.client.verify import directory_verify
@@ -80,19 +84,12 @@ def _filter(arguments) -> int:
     shards = shards_plan(arguments.inputs, arguments.output)
     workers = arguments.jobs or min(len(shards), os.cpu_count() or 1)
     shards = shards_filter(verified, shards, repo_column=repo_column, blob_column=blob_column, workers=workers)
-    from governance.client.filtering import Counts
-
     total = Counts()
     for shard in shards:
         total.add(shard.counts)
     failed = [shard for shard in shards if shard.error]
     report = {
-        "release": {
-            "dataset": verified.dataset,
-            "version": verified.version,
-            "manifest_sha256": verified.manifest_sha256,
-            "key_id": verified.key_id,
-        },
+        "release": verified.describe(),
         "repo_column": repo_column,
         "blob_column": blob_column,
         **total.as_dict(),

@@ -22,10 +22,12 @@ import pyarrow.dataset as ds
 
 from governance.client.errors import ClientError
 from governance.client.release import REASONS, Release
+from governance.identity import GITHUB_NOT_OWNERS, RepositoryParseError, canonical_and_namespace
 
 KEY_SCHEMA = pa.schema([("repo", pa.string()), ("blob", pa.string())])
 # An owner/name GitHub can have, typed as The Stack writes it. Anything else goes through identity parsing.
-_PLAIN_REPO_NAME = r"^(?P<owner>[a-z0-9_-]+)/[a-z0-9._-]+$"
+_PLAIN_REPO_NAME = r"^(?P<owner>[a-z0-9_-]+)/(?P<name>[a-z0-9._-]+)$"
+_NOT_OWNERS = pa.array(sorted(GITHUB_NOT_OWNERS))
 _SLOW_CACHE_LIMIT = 1_000_000
 READ_AHEAD_BATCHES = 6
 
@@ -63,14 +65,21 @@ class Matcher:
         projection = {"plain": false, "repository": false, "namespace": false, "blob": false}
         if repositories:
             owners = release.github_paths("namespace")
+            parts = pc.extract_regex(low, _PLAIN_REPO_NAME)
+            owner, name = pc.struct_field(parts, "owner"), pc.struct_field(parts, "name")
             if len(owners):
-                parts = pc.extract_regex(low, _PLAIN_REPO_NAME)
-                matched = pc.is_valid(parts)
-                projection["namespace"] = pc.is_in(pc.struct_field(parts, "owner"), value_set=owners)
-            else:
-                matched = pc.match_substring_regex(low, _PLAIN_REPO_NAME)
-            # identity strips ".git" from names, so such values take the slow path to be matched as it does.
-            plain = pc.and_kleene(matched, pc.invert(pc.ends_with(low, ".git")))
+                projection["namespace"] = pc.is_in(owner, value_set=owners)
+            # What identity reads differently takes the slow path, to be matched (or refused) as it does: names
+            # ending in ".git" (stripped), "." and "..", and owners that are GitHub pages or a local host.
+            plain = pc.and_kleene(
+                pc.is_valid(parts),
+                pc.invert(
+                    pc.or_kleene(
+                        pc.or_kleene(pc.ends_with(low, ".git"), pc.is_in(name, value_set=pa.array([".", ".."]))),
+                        pc.is_in(owner, value_set=_NOT_OWNERS),
+                    )
+                ),
+            )
             projection["plain"] = pc.coalesce(plain, pc.scalar(True))  # null: no repository, nothing to parse
             projection["repository"] = pc.is_in(low, value_set=release.github_paths("repository"))
             projection["namespace"] = pc.and_kleene(projection["namespace"], projection["plain"])
@@ -208,16 +217,12 @@ def key_batch(batch: pa.RecordBatch, repo_column: str | None, blob_column: str |
 
 
 def _answer(release: Release, text: str) -> str:
-    reason = release.repository_reason(text)
-    if reason is not None:
-        return reason
-    from governance.identity import RepositoryParseError, parse_repository
-
+    # One parse tells a value that names no repository ("unreadable", counted) from one the release lets through.
     try:
-        parse_repository(text)
+        canonical, namespace = canonical_and_namespace(text)
     except RepositoryParseError:
         return "unreadable"
-    return "kept"
+    return release.listed_reason(canonical, namespace) or "kept"
 
 
 def _take_rows(parts: list[pa.RecordBatch], count: int, buffered: int):

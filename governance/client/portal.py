@@ -41,7 +41,7 @@ class Portal:
 
     def release_info(self, version: int | str) -> dict:
         """The release's listing (`releases/N/` or `releases/latest/`): version, counts, files."""
-        info = json.loads(self.read(self.release_url(version), limit=MANIFEST_MAX_BYTES))
+        info = self.read_json(self.release_url(version), limit=MANIFEST_MAX_BYTES)
         if not isinstance(info, dict) or not isinstance(info.get("version"), int):
             raise ClientError(f"{self.release_url(version)}: the answer names no release version")
         return info
@@ -50,7 +50,7 @@ class Portal:
         """The portal's signing keys, key_id → raw public key, each checked against its id."""
         url = f"{self.base_url}/api/v1/keys/"
         keys = {}
-        for entry in json.loads(self.read(url, limit=MANIFEST_MAX_BYTES)):
+        for entry in self.read_json(url, limit=MANIFEST_MAX_BYTES):
             try:
                 raw = base64.b64decode(entry["public_key"], validate=True)
             except (KeyError, TypeError, binascii.Error) as error:
@@ -75,7 +75,14 @@ class Portal:
         """Tell the portal that a build applied this release."""
         body = json.dumps({"build_id": build_id, "release": version, "notes": notes}).encode()
         headers = {"Content-Type": "application/json", "Authorization": f"Bearer {token}"}
-        return json.loads(self.read(f"{self._datasets}/builds/", data=body, headers=headers, limit=1 << 20))
+        return self.read_json(f"{self._datasets}/builds/", data=body, headers=headers, limit=1 << 20)
+
+    def read_json(self, url: str, *, limit: int, data: bytes | None = None, headers: dict | None = None):
+        """The JSON of a small answer; anything else (a proxy's or another site's page) is refused by name."""
+        try:
+            return json.loads(self.read(url, limit=limit, data=data, headers=headers))
+        except (UnicodeDecodeError, ValueError):
+            raise ClientError(f"{url}: the answer is not JSON; is {self.base_url} the portal's address?") from None
 
     def read(self, url: str, *, limit: int, data: bytes | None = None, headers: dict | None = None) -> bytes:
         """The whole body of a small answer, refused when longer than `limit`."""

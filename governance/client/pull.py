@@ -94,10 +94,12 @@ def release_pull(
         staging = store.staging_folder(version)
         (staging / MANIFEST).write_bytes(content)
         result = PullResult(version, key_id, store.release_folder(version))
-        needed = [info for info in manifest["files"] if not file_matches(staging / info["name"], info)]
+        needed = []
         for info in manifest["files"]:
-            if info not in needed:
-                result.files[info["name"]] = "resumed"
+            if file_matches(staging / info["name"], info):
+                result.files[info["name"]] = "resumed"  # completed by an earlier, interrupted pull
+            else:
+                needed.append(info)
         needed = _copy_identical(store, needed, staging, result)
         base = max((number for number in store.versions() if number < version), default=None)
         if base is not None and any(info["name"] in REBUILDABLE for info in needed):

@@ -18,7 +18,7 @@ import pyarrow.parquet as pq
 
 from governance.client.errors import ClientError
 from governance.client.verify import VerifiedRelease, directory_verify
-from governance.identity import RepositoryParseError, parse_repository
+from governance.identity import RepositoryParseError, canonical_and_namespace
 
 GITHUB_PREFIX = "github.com/"
 REASONS = ("repository", "namespace", "blob")
@@ -42,12 +42,7 @@ class Release:
 
     def describe(self) -> dict:
         """What reports name: the dataset, the release and the exact manifest that was applied."""
-        return {
-            "dataset": self.dataset,
-            "version": self.version,
-            "manifest_sha256": self.verified.manifest_sha256,
-            "key_id": self.verified.key_id,
-        }
+        return self.verified.describe()
 
     @cached_property
     def repositories(self) -> pa.Table:
@@ -89,16 +84,20 @@ class Release:
         if not isinstance(name, str):
             return None
         try:
-            ref = parse_repository(name)
+            canonical, namespace = canonical_and_namespace(name)
         except RepositoryParseError:
             return None
-        if ref.canonical in self._repository_set:
+        return self.listed_reason(canonical, namespace)
+
+    def listed_reason(self, canonical: str, namespace: str) -> str | None:
+        """ "repository", "namespace" or None for a parsed repository: its canonical name and its namespace."""
+        if canonical in self._repository_set:
             return "repository"
-        host, _, path = ref.namespace.partition("/")
-        parts = path.split("/")
-        for end in range(len(parts), 0, -1):
-            if f"{host}/{'/'.join(parts[:end])}" in self._namespace_set:
+        # Every enclosing namespace: gitlab.com/group/sub, then gitlab.com/group (never the bare host).
+        while "/" in namespace:
+            if namespace in self._namespace_set:
                 return "namespace"
+            namespace = namespace.rpartition("/")[0]
         return None
 
     def reason(self, repository: str | None = None, *, blob_id: str | None = None) -> str | None:

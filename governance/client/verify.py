@@ -25,6 +25,15 @@ class VerifiedRelease:
     def version(self) -> int:
         return self.manifest["version"]
 
+    def describe(self) -> dict:
+        """What reports name: the dataset, the release and the exact manifest that was applied."""
+        return {
+            "dataset": self.dataset,
+            "version": self.version,
+            "manifest_sha256": self.manifest_sha256,
+            "key_id": self.key_id,
+        }
+
 
 def release_folder_verify(
     folder: Path, trusted_keys: dict[str, bytes], *, dataset: str | None = None, version: int | None = None

@@ -1,5 +1,6 @@
 """What a figure of a report is (a table with a definition), its CSV and JSON, and the statistics it uses."""
 
+import bisect
 import csv
 import io
 import math
@@ -88,10 +89,10 @@ def days(duration: timedelta | float | None) -> float | None:
 
 def duration_buckets(durations_in_days: Sequence[float]) -> list[dict]:
     """How many durations fall in each bucket of DURATION_BUCKETS, every bucket listed."""
+    bounds = [bound for bound, _ in DURATION_BUCKETS]
     counts = [0] * len(DURATION_BUCKETS)
     for value in durations_in_days:
-        index = max(number for number, (bound, _) in enumerate(DURATION_BUCKETS) if value >= bound or number == 0)
-        counts[index] += 1
+        counts[max(bisect.bisect_right(bounds, value) - 1, 0)] += 1
     return [{"bucket": label, "count": count} for (_, label), count in zip(DURATION_BUCKETS, counts, strict=True)]
 
 

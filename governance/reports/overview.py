@@ -96,7 +96,7 @@ def review_overview() -> Overview:
     queues = [_optout_queue(), _license_queue()]
     failed = _failed_jobs(now)
     stalled = _stalled_jobs(now)
-    broker = broker_queue_length()
+    broker = broker_queue()
     publications = _publications()
     return Overview(
         queues=queues,
@@ -112,19 +112,20 @@ def review_overview() -> Overview:
 
 def _optout_queue() -> Queue:
     from optout.models import OptOutRequest
+    from optout.selectors import review_queue
 
     # A request waits from the moment its proof was verified (it entered review then).
     waiting = (
-        OptOutRequest.objects.filter(state=OptOutRequest.State.IN_REVIEW)
+        review_queue()
         .annotate(waiting_since=Coalesce(F("verified_at"), F("created_at")))
         .order_by("waiting_since", "pk")
     )
     items = []
-    for request in waiting.prefetch_related("verifications")[:OLDEST_SHOWN]:
+    for request in waiting[:OLDEST_SHOWN]:
         covered = (
             f"everything under {request.namespace}"
             if request.scope == OptOutRequest.Scope.NAMESPACE
-            else _plural(len(request.verifications.all()), "repository", "repositories")
+            else _plural(request.targets, "repository", "repositories")
         )
         items.append(
             QueueItem(
@@ -173,22 +174,16 @@ def _plural(number: int, one: str, many: str) -> str:
     return f"{number:,} {one if number == 1 else many}"
 
 
-def broker_queue_length() -> BrokerQueue:
+def broker_queue() -> BrokerQueue:
     """Messages waiting in the default Celery queue on the broker, or that there is none (tasks run inline)."""
     if not settings.CELERY_BROKER_URL:
         return BrokerQueue(inline=True, length=None, detail="tasks run inline")
-    from kombu.exceptions import ChannelError
-
     from governance.celery import app
+    from governance.health import broker_queue_length
 
     queue = app.conf.task_default_queue
     try:
-        with app.connection_for_read(url=settings.CELERY_BROKER_URL) as connection:
-            connection.ensure_connection(max_retries=1, interval_start=0, timeout=2)
-            try:
-                length = connection.default_channel.queue_declare(queue=queue, passive=True).message_count
-            except ChannelError:
-                length = 0  # a queue nothing was ever sent to does not exist yet
+        length = broker_queue_length(queue)
     except Exception as error:  # unreachable or refused: the page says so instead of failing
         return BrokerQueue(inline=False, length=None, detail=f"broker unreachable: {type(error).__name__}")
     return BrokerQueue(inline=False, length=length, detail=f"queue {queue!r}")
@@ -417,4 +412,4 @@ def without_addresses(text: str) -> str:
 
 
 def _first_line(text: str) -> str:
-    return (text or "").strip().splitlines()[0][:300] if (text or "").strip() else ""
+    return next(iter((text or "").strip().splitlines()), "")[:300]

@@ -17,6 +17,7 @@ from django.utils import timezone
 from governance.models import Dataset, DatasetRepository, Release
 from governance.reports.figures import (
     DURATION_BUCKETS,
+    SECONDS_PER_DAY,
     Column,
     Figure,
     days,
@@ -43,20 +44,25 @@ class TransparencyReport:
             "figures": {key: figure.as_dict() for key, figure in self.figures.items()},
         }
 
-    def summary(self, key: str):
-        return next((row["value"] for row in self.figures["summary"].rows if row["measure"] == key), None)
+    def figure_as_dict(self, key: str) -> dict:
+        """One figure as its JSON download: the dataset's slug, when it was computed, and the figure."""
+        return {"dataset": self.dataset.slug, "generated_at": _iso(self.generated_at), **self.figures[key].as_dict()}
 
 
 def _iso(moment: datetime | None) -> str | None:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if moment else None
 
 
-def transparency_datasets():
-    """The datasets a report can be shown for, and the one shown first: the most recently published."""
+def transparency_datasets(*, slug: str | None = None) -> tuple[list[Dataset], Dataset | None]:
+    """The datasets a report can be shown for, and the one to show: `slug`'s, or the most recently published.
+
+    None when there is no dataset (or none named `slug`).
+    """
     datasets = list(Dataset.objects.order_by("slug"))
+    if slug is not None:
+        return datasets, next((dataset for dataset in datasets if dataset.slug == slug), None)
     latest = Release.objects.order_by("-created_at").select_related("dataset").first()
-    default = latest.dataset if latest else (datasets[0] if datasets else None)
-    return datasets, default
+    return datasets, latest.dataset if latest else (datasets[0] if datasets else None)
 
 
 def transparency_report_cached(*, dataset: Dataset) -> TransparencyReport:
@@ -75,6 +81,7 @@ def transparency_report(*, dataset: Dataset) -> TransparencyReport:
     now = timezone.now()
     releases = list(dataset.releases.order_by("version"))
     requests = _requests_of(dataset)
+    by_state = _requests_by_state_figure(requests)
     lags = exclusion_lags(dataset=dataset, releases=releases)
     applied_seconds = _confirmation_to_applied_seconds(requests)
     verification_rows = _verification_rows(requests)
@@ -86,21 +93,21 @@ def transparency_report(*, dataset: Dataset) -> TransparencyReport:
     figures = {
         "summary": _summary_figure(
             releases=releases,
-            requests_total=requests.count(),
+            requests_total=sum(by_state.column("requests")),
             applied_seconds=applied_seconds,
             proof_share=proof_share,
             lags=lags,
             inventory=sum(row["repositories"] for row in license_rows),
         ),
         "releases": _releases_figure(releases, lags),
-        "requests_by_state": _requests_by_state_figure(requests),
+        "requests_by_state": by_state,
         "time_to_applied": _buckets_figure(
             "time_to_applied",
             "Time from e-mail confirmation to applied",
             "Requests that became applied, by the time from the owner's e-mail confirmation to the first build "
             "that applied a release carrying them.",
             "requests",
-            [seconds / 86_400 for seconds in applied_seconds],
+            [row["count"] for row in duration_buckets([seconds / SECONDS_PER_DAY for seconds in applied_seconds])],
         ),
         "verification": Figure(
             key="verification",
@@ -129,17 +136,13 @@ def transparency_report(*, dataset: Dataset) -> TransparencyReport:
             ],
             rows=license_rows,
         ),
-        "exclusion_lag": Figure(
-            key="exclusion_lag",
-            title="Lag from a new exclusion to the first release carrying it",
-            definition="Exclusions of the registry (opt-outs and administrative ones) that a release carries, by "
-            "the time from the moment they came into force to the publication of the first release that carries "
-            "them.",
-            columns=[Column("bucket", "time"), Column("exclusions", "exclusions")],
-            rows=[
-                {"bucket": label, "exclusions": count}
-                for (_, label), count in zip(DURATION_BUCKETS, lags.bucket_counts, strict=True)
-            ],
+        "exclusion_lag": _buckets_figure(
+            "exclusion_lag",
+            "Lag from a new exclusion to the first release carrying it",
+            "Exclusions of the registry (opt-outs and administrative ones) that a release carries, by the time "
+            "from the moment they came into force to the publication of the first release that carries them.",
+            "exclusions",
+            lags.bucket_counts,
         ),
     }
     return TransparencyReport(dataset=dataset, generated_at=now, figures=figures)
@@ -359,11 +362,12 @@ def _license_mix_rows(dataset: Dataset) -> list[dict]:
     ]
 
 
-def _buckets_figure(key: str, title: str, definition: str, noun: str, durations_in_days: list[float]) -> Figure:
+def _buckets_figure(key: str, title: str, definition: str, noun: str, counts: list[int]) -> Figure:
+    """A duration figure: how many `noun` fall in each bucket of DURATION_BUCKETS (counts in that order)."""
     return Figure(
         key=key,
         title=title,
         definition=definition,
         columns=[Column("bucket", "time"), Column(noun, noun)],
-        rows=[{"bucket": row["bucket"], noun: row["count"]} for row in duration_buckets(durations_in_days)],
+        rows=[{"bucket": label, noun: count} for (_, label), count in zip(DURATION_BUCKETS, counts, strict=True)],
     )
