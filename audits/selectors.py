@@ -2,7 +2,7 @@
 
 from django.db.models import Count, Min
 
-from audits.models import DatasetDecision, Scan, Verdict
+from audits.models import DatasetDecision, RepositoryAudit, Scan, Verdict
 from audits.policy import DEFAULT_POLICY, Policy
 from audits.scanning.verdicts import decision_for
 
@@ -10,10 +10,12 @@ from audits.scanning.verdicts import decision_for
 def verdict_report(verdict: Verdict, *, scan: Scan, extra_policies: list[Policy] = ()) -> dict:
     """One verdict as `scan_repository --json` prints it: decisions under every policy that applies."""
     policies = {DEFAULT_POLICY.name: DEFAULT_POLICY}
-    stored = {
-        decision.dataset.slug: decision
-        for decision in DatasetDecision.objects.filter(repository=verdict.repository).select_related("dataset")
-    }
+    stored = {}
+    for decision in DatasetDecision.objects.filter(repository=verdict.repository).select_related("dataset"):
+        if decision.verdict_id == verdict.pk:
+            stored[decision.dataset.slug] = decision
+        else:  # decided on another verdict (the head's, when this one is of another ref): decide on this one
+            policies[decision.dataset.slug] = Policy.from_dataset(decision.dataset)
     for policy in extra_policies:
         policies[policy.name] = policy
     decisions = {}
@@ -44,6 +46,7 @@ def verdict_report(verdict: Verdict, *, scan: Scan, extra_policies: list[Policy]
         "reasons": reasons,
         "reasons_by_dataset": {name: found for name, found in reasons_by_policy.items() if name != "default"},
         "notes": verdict.notes,
+        "in_force": RepositoryAudit.objects.filter(repository=verdict.repository, verdict=verdict).exists(),
         "files_total": scan.files_total,
         "files_scanned": scan.files_scanned,
         "files_reused": scan.files_reused,

@@ -95,10 +95,14 @@ def scan_finish(*, scan_id: int) -> Verdict | None:
         Scan.objects.filter(pk=scan.pk).update(
             status=Scan.Status.DONE, step="done", files_skipped=skipped, finished_at=timezone.now()
         )
-        RepositoryAudit.objects.update_or_create(
-            repository=scan.repository, defaults={"verdict": verdict, "head_commit": scan.commit}
-        )
-        decisions_refresh(repository=scan.repository)
+        # Datasets take the default branch: a scan of another ref (`--ref v1.0`) keeps its verdict on its
+        # scan's page, but the verdict in force (and every dataset decision) stays the head's.
+        audit = RepositoryAudit.objects.filter(repository=scan.repository).first()
+        if not scan.ref or (audit is not None and audit.head_commit == scan.commit):
+            RepositoryAudit.objects.update_or_create(
+                repository=scan.repository, defaults={"verdict": verdict, "head_commit": scan.commit}
+            )
+            decisions_refresh(repository=scan.repository)
     pipeline.scan_cleanup(scan)
     return verdict
 

@@ -1,7 +1,9 @@
 """Benchmark: the pipeline API and publication with a registry of production size, side by side with PostgreSQL.
 
 With N active exclusions (a tenth of them namespaces) and B blob ids of excluded repositories in PostgreSQL:
-(a) POST check/ with 10,000 entries: p50/p95 latency, and the ratio to a raw SQL lookup of the same names;
+(a) POST check/ with 10,000 entries: p50/p95 latency, and the ratio to a raw SQL lookup of the same names
+    (repository → exclusion, as one would write it against the registry's tables); beside it, the names
+    alone against the check's own lookup index, the floor;
 (b) publishing a release: seconds and peak memory, and the ratio to `COPY … TO` of the same rows;
 (c) single-repository checks from wrk on loopback (50 connections) against gunicorn with 2 workers.
 
@@ -36,10 +38,10 @@ SELECT 'github.com/owner-' || mod(g, %(owners)s) || '/repo-' || g, 'github.com',
        'github.com/owner-' || mod(g, %(owners)s),
        'https://github.com/owner-' || mod(g, %(owners)s) || '/repo-' || g || '.git', now()
 FROM generate_series(1, %(repositories)s) AS g;
-INSERT INTO optout_exclusion (scope, repository_id, namespace, dataset_id, since, revoked_at)
-SELECT 'repository', id, '', NULL, now(), NULL FROM governance_repository;
-INSERT INTO optout_exclusion (scope, repository_id, namespace, dataset_id, since, revoked_at)
-SELECT 'namespace', NULL, 'github.com/excluded-owner-' || g, NULL, now(), NULL
+INSERT INTO optout_exclusion (scope, repository_id, namespace, target, dataset_id, since, revoked_at)
+SELECT 'repository', id, '', canonical, NULL, now(), NULL FROM governance_repository;
+INSERT INTO optout_exclusion (scope, repository_id, namespace, target, dataset_id, since, revoked_at)
+SELECT 'namespace', NULL, 'github.com/excluded-owner-' || g, 'github.com/excluded-owner-' || g, NULL, now(), NULL
 FROM generate_series(1, %(namespaces)s) AS g;
 INSERT INTO optout_exclusionsource (exclusion_id, request_id, reason, created_at, revoked_at)
 SELECT e.id, r.id, 'opt-out', now(), NULL FROM optout_exclusion e, optout_optoutrequest r;
@@ -153,7 +155,7 @@ def main() -> None:
                 check()
             latencies = [check() for _ in range(arguments.checks)]
             with psycopg.connect(env["DATABASE_URL"]) as connection:
-                sql_times = []
+                sql_times, one_index_times = [], []
                 for _ in range(arguments.checks):
                     started = time.perf_counter()
                     connection.execute(
@@ -163,6 +165,15 @@ def main() -> None:
                         (names,),
                     ).fetchall()
                     sql_times.append(time.perf_counter() - started)
+                    # The floor: the names alone against the check's own lookup index (no namespaces, no
+                    # reasons, no license exclusions), for reading the ratio above.
+                    started = time.perf_counter()
+                    connection.execute(
+                        'SELECT target FROM optout_exclusion WHERE (target COLLATE "C") = ANY(%s) '
+                        "AND revoked_at IS NULL",
+                        (names,),
+                    ).fetchall()
+                    one_index_times.append(time.perf_counter() - started)
             result["check_10000"] = {
                 "p50_ms": round(percentile(latencies, 0.5) * 1000, 1),
                 "p95_ms": round(percentile(latencies, 0.95) * 1000, 1),
@@ -171,6 +182,7 @@ def main() -> None:
                 "raw_sql_p50_ms": round(percentile(sql_times, 0.5) * 1000, 1),
                 "raw_sql_p95_ms": round(percentile(sql_times, 0.95) * 1000, 1),
                 "ratio_to_raw_sql": round(percentile(latencies, 0.5) / percentile(sql_times, 0.5), 2),
+                "one_index_sql_p50_ms": round(percentile(one_index_times, 0.5) * 1000, 1),
                 "goal": {"p95_ms": 300, "ratio_to_raw_sql": 2},
             }
 

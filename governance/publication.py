@@ -17,7 +17,7 @@ from pathlib import Path
 from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import F, Max, Q
-from django.db.models.functions import Coalesce, Collate
+from django.db.models.functions import Collate
 from django.utils import timezone
 
 from governance.exceptions import GovernanceError
@@ -60,9 +60,8 @@ def exclusion_rows(dataset: Dataset) -> Iterator[ExcludedRow]:
     sources = (
         ExclusionSource.objects.filter(revoked_at__isnull=True, exclusion__revoked_at__isnull=True)
         .filter(Q(exclusion__dataset=dataset) | Q(exclusion__dataset__isnull=True))
-        .annotate(target=Coalesce(F("exclusion__repository__canonical"), F("exclusion__namespace")))
-        .order_by(_byte_order(F("target")), "exclusion__scope")
-        .values_list("target", "exclusion__scope", "reason", "exclusion__since")
+        .order_by(_byte_order(F("exclusion__target")), "exclusion__scope")
+        .values_list("exclusion__target", "exclusion__scope", "reason", "exclusion__since")
     )
     merged = heapq.merge(
         sources.iterator(chunk_size=20_000), _license_exclusions(dataset), key=lambda row: (row[0], row[1])

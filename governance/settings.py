@@ -162,7 +162,7 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["governance.api.authentication.PipelineTokenAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
-    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_RENDERER_CLASSES": ["governance.api.renderers.FastJSONRenderer"],
     "DEFAULT_THROTTLE_CLASSES": ["governance.api.throttles.PipelineOrAnonymousThrottle"],
     "DEFAULT_THROTTLE_RATES": {
         "anonymous": env_str("API_ANONYMOUS_RATE", "120/min"),

@@ -140,6 +140,11 @@ class Exclusion(models.Model):
         Repository, null=True, blank=True, on_delete=models.PROTECT, related_name="exclusions"
     )
     namespace = models.CharField(max_length=1100, blank=True, db_index=True)
+    # What a batch check looks up: one index probe per name, without going through the repository table.
+    # Set once when the exclusion is made (a repository's canonical name never changes).
+    target = models.CharField(
+        max_length=1100, editable=False, help_text="The repository's canonical name, or the namespace"
+    )
     dataset = models.ForeignKey(
         Dataset,
         null=True,
@@ -178,14 +183,14 @@ class Exclusion(models.Model):
                 | Q(scope="namespace", repository__isnull=True) & ~Q(namespace=""),
                 name="exclusion_one_target",
             ),
+            models.CheckConstraint(
+                condition=Q(scope="repository") & ~Q(target="") | Q(scope="namespace", target=models.F("namespace")),
+                name="exclusion_target_named",
+            ),
         ]
 
     def __str__(self) -> str:
         return f"{self.target} from {self.dataset.slug if self.dataset_id else 'every dataset'}"
-
-    @property
-    def target(self) -> str:
-        return self.repository.canonical if self.repository_id else self.namespace
 
     @property
     def is_active(self) -> bool:

@@ -22,7 +22,12 @@ def _exclusion_for(*, repository: Repository | None, namespace: str, dataset: Da
         with transaction.atomic():
             exclusion, _ = Exclusion.objects.select_for_update().get_or_create(
                 **lookup,
-                defaults={"scope": scope, "namespace": "" if repository else namespace, "since": timezone.now()},
+                defaults={
+                    "scope": scope,
+                    "namespace": "" if repository else namespace,
+                    "target": repository.canonical if repository else namespace,
+                    "since": timezone.now(),
+                },
             )
     except IntegrityError:
         # Another worker created it between our read and our insert: it exists now.

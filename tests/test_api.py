@@ -139,13 +139,42 @@ def test_a_namespace_exclusion_covers_subgroups_in_the_check(client, dataset):
     assert results[0]["repository"] == "gitlab.com/group/sub/project" and results[0]["reasons"] == ["administrative"]
 
 
+def test_a_repository_named_like_a_namespace_covers_only_itself(client, dataset):
+    """GitLab has `group/sub` as a subgroup and `group/sub` as a project: excluding the project leaves the subgroup."""
+    exclude("gitlab.com/group/sub")
+    body = {"repositories": ["gitlab.com/group/sub", "gitlab.com/group/sub/project"]}
+    results = client.post("/api/v1/datasets/the-stack/check/", body, content_type="application/json").json()["results"]
+    assert [row["excluded"] for row in results] == [True, False]
+
+    exclude("gitlab.com/group/sub", namespace=True)
+    results = client.post("/api/v1/datasets/the-stack/check/", body, content_type="application/json").json()["results"]
+    assert [row["excluded"] for row in results] == [True, True]
+
+
+def test_an_exclusion_cannot_be_stored_without_the_name_the_check_looks_up():
+    from django.db import IntegrityError, transaction
+    from django.utils import timezone
+
+    from optout.models import Exclusion
+
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Exclusion.objects.create(scope="namespace", namespace="github.com/acme", target="", since=timezone.now())
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Exclusion.objects.create(
+            scope="namespace", namespace="github.com/acme", target="github.com/other", since=timezone.now()
+        )
+
+
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="covering indexes exist on PostgreSQL only")
-def test_the_check_has_its_covering_indexes_on_postgresql():
+def test_the_check_has_its_lookup_indexes_on_postgresql():
     with connection.cursor() as cursor:
         cursor.execute("SELECT indexname, indexdef FROM pg_indexes WHERE indexdef LIKE '%INCLUDE%'")
         found = dict(cursor.fetchall())
-    assert {"repository_canonical_id", "exclusion_repository_live", "exclusion_namespace_live"} <= set(found)
+    lookup = found["exclusion_target_live"]
+    assert 'COLLATE "C"' in lookup and "WHERE (revoked_at IS NULL)" in lookup
     assert "INCLUDE (reason)" in found["exclusion_source_live"]
+    assert "WHERE ((decision)::text = 'exclude'::text)" in found["decision_exclude_live"]
+    assert not {"exclusion_repository_live", "exclusion_namespace_live"} & set(found)
 
 
 def test_check_against_a_published_release(client, dataset):
@@ -265,3 +294,24 @@ def test_the_dataset_list_is_paginated_with_a_fixed_number_of_queries(client, da
         body = client.get("/api/v1/datasets/").json()
     assert body["count"] == 6 and len(six) == len(one)
     assert {row["slug"]: row["latest_release"] for row in body["results"]}["the-stack"] == 1
+
+
+def test_api_answers_mean_what_drf_would_have_rendered():
+    from datetime import UTC, datetime
+
+    from django.utils.translation import gettext_lazy
+    from rest_framework.exceptions import ErrorDetail
+    from rest_framework.renderers import JSONRenderer
+
+    from governance.api.renderers import FastJSONRenderer
+
+    data = {
+        "when": datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC),
+        "detail": ErrorDetail("Not found.", code="not_found"),
+        "lazy": gettext_lazy("Not found."),
+        "rows": [{"input": "github.com/é/ü", "excluded": True, "reasons": ["opt-out"]}, None, 1.5],
+    }
+    fast = FastJSONRenderer().render(data)
+    assert json.loads(fast) == json.loads(JSONRenderer().render(data))
+    assert b'"2026-01-02T03:04:05Z"' in fast
+    assert b"\n" in FastJSONRenderer().render(data, "application/json; indent=2", {})

@@ -108,6 +108,18 @@ def test_a_pinned_key_is_accepted_in_any_spelling_and_another_key_is_refused(por
     assert not (tmp_path / "stranger" / "releases").exists() and not (tmp_path / "stranger" / "trust.json").exists()
 
 
+def test_a_pinned_key_is_recorded_even_when_the_release_is_already_here(portal, tmp_path, settings, capsys):
+    key = public_keys(keys_dir=settings.DATA_DIR / "keys")[0]
+    directory = tmp_path / "exclusions"
+    pinned = base64.b64encode(key.public_key).decode()
+    assert run("pull", portal, "the-stack", "--dir", directory, "--key", pinned, capsys=capsys)[0] == 0
+    (directory / "trust.json").unlink()
+
+    assert run("pull", portal, "the-stack", "--dir", directory, "--key", pinned, capsys=capsys)[0] == 0
+    trust = json.loads((directory / "trust.json").read_text())
+    assert trust["keys"][key.key_id] == {**trust["keys"][key.key_id], "public_key": pinned, "trusted": "--key"}
+
+
 def test_a_release_signed_by_a_swapped_key_is_refused_and_the_previous_one_stays(portal, tmp_path, settings, capsys):
     directory = tmp_path / "exclusions"
     assert run("pull", portal, "the-stack", "--dir", directory, capsys=capsys)[0] == 0

@@ -86,6 +86,24 @@ def test_the_batch_check_answers_with_license_reasons(client, dataset):
     ]
 
 
+def test_the_check_merges_every_reason_once_and_sorted_live_and_from_a_release(client, dataset):
+    call_command("exclude", "the-stack", "github.com/a/gpl", "--reason", "legal", stdout=StringIO())
+    call_command("exclude", "all", "github.com/a/gpl", "--reason", "again", stdout=StringIO())
+    call_command("exclude", "the-stack", "github.com/a", "--namespace", "--reason", "owner", stdout=StringIO())
+    body = json.dumps({"repositories": ["a/gpl", "a/mit", "a/gpl"]})
+    expected = [
+        ("github.com/a/gpl", True, ["administrative", "license:GPL-3.0-only"]),
+        ("github.com/a/mit", True, ["administrative"]),
+        ("github.com/a/gpl", True, ["administrative", "license:GPL-3.0-only"]),
+    ]
+    live = client.post("/api/v1/datasets/the-stack/check/", body, content_type="application/json").json()["results"]
+    assert [(r["repository"], r["excluded"], r["reasons"]) for r in live] == expected
+    release_publish(dataset_slug="the-stack")
+    url = "/api/v1/datasets/the-stack/check/?release=1"
+    frozen = client.post(url, body, content_type="application/json").json()["results"]
+    assert [(r["repository"], r["excluded"], r["reasons"]) for r in frozen] == expected
+
+
 def test_a_policy_change_reclassifies_without_a_scan_and_the_next_release_says_so(dataset):
     release_publish(dataset_slug="the-stack")
     scans = Scan.objects.count()

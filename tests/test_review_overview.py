@@ -163,7 +163,10 @@ def test_stalled_work_is_named(client, maintainer, inline):
 def test_the_last_publication_per_dataset_and_whether_the_registry_changed_since(client, maintainer, dataset, inline):
     source = OptOutRequest.objects.create(state="active", origin="administrative", proof_token="admin-1")
     exclusion = Exclusion.objects.create(
-        scope="repository", repository=repository_named("github.com/acme/out"), since=timezone.now()
+        scope="repository",
+        repository=repository_named("github.com/acme/out"),
+        target="github.com/acme/out",
+        since=timezone.now(),
     )
     ExclusionSource.objects.create(exclusion=exclusion, request=source)
     Dataset.objects.create(slug="never", name="Never published")

@@ -317,3 +317,30 @@ def test_a_vendored_license_file_with_a_txt_suffix_is_a_conflict_not_noise(tmp_p
     assert [(reason["code"], reason.get("file")) for reason in report["reasons"]] == [
         ("conflict", "third_party/getopt/COPYING.txt")
     ]
+
+
+def test_a_scan_of_another_ref_keeps_the_head_verdict_in_force(tmp_path, dataset_policy, client, maintainer):
+    from audits.models import RepositoryAudit
+    from governance.git import git_run
+
+    path = tmp_path / "relicensed"
+    CASES["apache-2.0"](path)
+    git_run("tag", "v1.0", cwd=path)
+    CASES["mit"](path)  # the head: MIT since
+    head = scan_one(path, "--dataset", dataset_policy.slug)
+    repository = Repository.objects.get(canonical=head["repository"])
+    DatasetRepository.objects.create(dataset=dataset_policy, repository=repository)
+    dataset_policy_changed(dataset=dataset_policy)
+
+    old = scan_one(path, "--ref", "v1.0")
+
+    assert old["effective_license"] == "Apache-2.0" and old["in_force"] is False
+    assert old["decisions"][dataset_policy.slug] == "exclude"  # what this verdict would bring, not the stored one
+    in_force = RepositoryAudit.objects.get(repository=repository).verdict
+    assert in_force.effective_license == "MIT" and in_force.commit == head["commit"]
+    decision = DatasetDecision.objects.get(dataset=dataset_policy, repository=repository)
+    assert decision.decision == "include" and decision.verdict_id == in_force.pk
+    client.force_login(maintainer)
+    page = client.get(f"/review/scans/{Scan.objects.get(ref='v1.0').pk}/").content.decode()
+    assert "not of the default branch" in page and f"scan #{in_force.scan_id}" in page
+    assert scan_one(path)["in_force"] is True

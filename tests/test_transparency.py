@@ -56,6 +56,7 @@ def exclusion_made(source, *, repository=None, namespace="", dataset=None, since
         scope="repository" if repository else "namespace",
         repository=repository_named(repository) if repository else None,
         namespace=namespace,
+        target=repository or namespace,
         dataset=dataset,
         since=since,
     )

@@ -77,6 +77,14 @@ def release_pull(
                 log(f"release {version} is here but does not verify ({problem}); fetching it again")
             else:
                 store.current_set(version)
+                if pinned:
+                    store.trust_record(
+                        portal=portal.base_url,
+                        dataset=dataset,
+                        key_id=verified.key_id,
+                        public_key=pinned[verified.key_id],
+                        how="--key",
+                    )
                 return PullResult(version, verified.key_id, have, already=True)
 
         manifest_url = portal.release_url(version, MANIFEST)
