@@ -38,10 +38,11 @@ SELECT 'github.com/owner-' || mod(g, %(owners)s) || '/repo-' || g, 'github.com',
        'github.com/owner-' || mod(g, %(owners)s),
        'https://github.com/owner-' || mod(g, %(owners)s) || '/repo-' || g || '.git', now()
 FROM generate_series(1, %(repositories)s) AS g;
-INSERT INTO optout_exclusion (scope, repository_id, namespace, target, dataset_id, since, revoked_at)
-SELECT 'repository', id, '', canonical, NULL, now(), NULL FROM governance_repository;
-INSERT INTO optout_exclusion (scope, repository_id, namespace, target, dataset_id, since, revoked_at)
-SELECT 'namespace', NULL, 'github.com/excluded-owner-' || g, 'github.com/excluded-owner-' || g, NULL, now(), NULL
+INSERT INTO optout_exclusion (scope, repository_id, namespace, target, reasons, dataset_id, since, revoked_at)
+SELECT 'repository', id, '', canonical, 'opt-out', NULL, now(), NULL FROM governance_repository;
+INSERT INTO optout_exclusion (scope, repository_id, namespace, target, reasons, dataset_id, since, revoked_at)
+SELECT 'namespace', NULL, 'github.com/excluded-owner-' || g, 'github.com/excluded-owner-' || g, 'opt-out', NULL,
+       now(), NULL
 FROM generate_series(1, %(namespaces)s) AS g;
 INSERT INTO optout_exclusionsource (exclusion_id, request_id, reason, created_at, revoked_at)
 SELECT e.id, r.id, 'opt-out', now(), NULL FROM optout_exclusion e, optout_optoutrequest r;

@@ -55,7 +55,7 @@ class ExclusionAdmin(admin.ModelAdmin):
     list_filter = ["scope", "dataset", ("revoked_at", admin.EmptyFieldListFilter)]
     search_fields = ["repository__canonical", "namespace"]
     list_select_related = ["repository", "dataset"]
-    readonly_fields = ["scope", "repository", "namespace", "dataset", "since", "revoked_at"]
+    readonly_fields = ["scope", "repository", "namespace", "target", "reasons", "dataset", "since", "revoked_at"]
     inlines = [SourceInline]
 
     @admin.display(description="excluded")

@@ -155,6 +155,13 @@ class Exclusion(models.Model):
     )
     since = models.DateTimeField(help_text="When it (last) came into force")
     revoked_at = models.DateTimeField(null=True, blank=True, help_text="When its last source was withdrawn")
+    # What a batch check answers, kept with the row so that the check reads one index and no sources: the
+    # registry writes it in the same transaction as the sources it sums up (optout/registry.py).
+    reasons = models.CharField(
+        max_length=200,
+        editable=False,
+        help_text="Public reason codes of its live sources, sorted, comma-separated (the last ones once revoked)",
+    )
 
     class Meta:
         constraints = [
@@ -186,6 +193,10 @@ class Exclusion(models.Model):
             models.CheckConstraint(
                 condition=Q(scope="repository") & ~Q(target="") | Q(scope="namespace", target=models.F("namespace")),
                 name="exclusion_target_named",
+            ),
+            # An exclusion in force always has a reason: an empty list must never read as "not excluded".
+            models.CheckConstraint(
+                condition=Q(revoked_at__isnull=False) | ~Q(reasons=""), name="exclusion_in_force_has_reasons"
             ),
         ]
 

@@ -7,7 +7,7 @@ from governance.models import Dataset, Repository
 from optout.models import Exclusion, ExclusionSource, OptOutRequest
 
 
-def _exclusion_for(*, repository: Repository | None, namespace: str, dataset: Dataset | None) -> Exclusion:
+def _exclusion_for(*, repository: Repository | None, namespace: str, dataset: Dataset | None, reason: str) -> Exclusion:
     lookup = (
         {"repository": repository, "dataset": dataset}
         if repository
@@ -26,6 +26,7 @@ def _exclusion_for(*, repository: Repository | None, namespace: str, dataset: Da
                     "scope": scope,
                     "namespace": "" if repository else namespace,
                     "target": repository.canonical if repository else namespace,
+                    "reasons": reason,
                     "since": timezone.now(),
                 },
             )
@@ -43,13 +44,15 @@ def exclusion_add(
     exclusions = []
     with transaction.atomic():
         for dataset in datasets:
-            exclusion = _exclusion_for(repository=repository, namespace=namespace, dataset=dataset)
+            exclusion = _exclusion_for(repository=repository, namespace=namespace, dataset=dataset, reason=reason)
             if exclusion.revoked_at is not None:
                 exclusion.revoked_at = None
                 exclusion.since = timezone.now()
-                exclusion.save(update_fields=["revoked_at", "since"])
+                exclusion.reasons = reason
+                exclusion.save(update_fields=["revoked_at", "since", "reasons"])
             if not exclusion.sources.filter(request=request, revoked_at__isnull=True).exists():
                 ExclusionSource.objects.create(exclusion=exclusion, request=request, reason=reason)
+            _reasons_refresh(exclusion)
             exclusions.append(exclusion)
     return exclusions
 
@@ -60,7 +63,23 @@ def exclusion_sources_revoke(*, request: OptOutRequest) -> int:
     with transaction.atomic():
         sources = list(ExclusionSource.objects.select_for_update().filter(request=request, revoked_at__isnull=True))
         ExclusionSource.objects.filter(pk__in=[source.pk for source in sources]).update(revoked_at=now)
-        for exclusion_id in {source.exclusion_id for source in sources}:
-            if not ExclusionSource.objects.filter(exclusion_id=exclusion_id, revoked_at__isnull=True).exists():
-                Exclusion.objects.filter(pk=exclusion_id, revoked_at__isnull=True).update(revoked_at=now)
+        # Each exclusion locked (in id order) before its sources are counted: exclusion_add holds the same lock
+        # while it adds one, so a source added meanwhile is never missed.
+        for exclusion in (
+            Exclusion.objects.select_for_update()
+            .filter(pk__in={source.exclusion_id for source in sources}, revoked_at__isnull=True)
+            .order_by("pk")
+        ):
+            if not _reasons_refresh(exclusion):
+                Exclusion.objects.filter(pk=exclusion.pk).update(revoked_at=now)
     return len(sources)
+
+
+def _reasons_refresh(exclusion: Exclusion) -> str:
+    """Write down the public reasons of an exclusion's live sources (its row is locked); empty when none is left."""
+    live = exclusion.sources.filter(revoked_at__isnull=True).values_list("reason", flat=True)
+    reasons = ",".join(sorted(set(live)))
+    if reasons and reasons != exclusion.reasons:
+        exclusion.reasons = reasons
+        Exclusion.objects.filter(pk=exclusion.pk).update(reasons=reasons)
+    return reasons

@@ -204,14 +204,14 @@ def exclusions_check(*, dataset: Dataset, inputs: list, release_rows=None) -> li
 # newline-joined text (a newline cannot be in a parsed name), which psycopg sends far faster than an array
 # of 10,000 strings; the sub-select keeps the planner from estimating each of them. Each index then takes
 # the whole array in one scan, sorted by the server in the index's own order (sorting 19,000 names in
-# Python cost ~10 ms more): exclusions by their `target` (migration optout 0004), license
+# Python cost ~10 ms more): exclusions by their `target`, with their reasons in the index itself
+# (migration optout 0004), license
 # exclusions through the repository table, and those only when the dataset has any (the EXISTS is evaluated
 # once, before the join). A name can be both a namespace and a repository (GitLab subgroups): each row says
 # which it matched, and the caller files it accordingly.
 _REASONS_SQL = """
-SELECT e.target, e.scope, s.reason
+SELECT e.target, e.scope, e.reasons
 FROM optout_exclusion e
-JOIN optout_exclusionsource s ON s.exclusion_id = e.id AND s.revoked_at IS NULL
 WHERE (e.target COLLATE "C") = ANY((SELECT string_to_array(%(targets)s, E'\\n'))::text[])
     AND e.revoked_at IS NULL AND (e.dataset_id = %(dataset)s OR e.dataset_id IS NULL)
 UNION ALL
@@ -222,7 +222,7 @@ JOIN audits_verdict v ON v.id = d.verdict_id
 WHERE r.canonical = ANY((SELECT string_to_array(%(targets)s, E'\\n'))::text[])
     AND EXISTS (SELECT 1 FROM audits_datasetdecision x WHERE x.dataset_id = %(dataset)s AND x.decision = 'exclude')
 """
-# A batch of at most 10,000 names wants index lookups (covering indexes: migrations optout 0003-0004, audits
+# A batch of at most 10,000 names wants index lookups (covering indexes: migrations optout 0004, audits
 # 0003). With a million rows the planner may pick hash joins over full (parallel) scans instead (1,150 ms
 # against 267 ms, measured), and its cost estimate switches JIT compilation on, which alone took ~80 ms of
 # a ~270 ms statement. The settings go in one statement, so that a single-name check pays one round trip for
@@ -246,11 +246,12 @@ def _exclusion_reasons_for(dataset: Dataset, canonicals: set[str], namespaces: s
                 {"dataset": dataset.pk, "targets": "\n".join(canonicals | namespaces)},
             )
             rows = cursor.fetchall()
-        for target, kind, reason in rows:
+        for target, kind, reasons in rows:
             if kind == "license":
-                yield (target, "repository"), license_reason(reason)
+                yield (target, "repository"), license_reason(reasons)
             else:
-                yield (target, kind), reason
+                for reason in reasons.split(","):
+                    yield (target, kind), reason
         return
     in_force = Exclusion.objects.filter(revoked_at__isnull=True, sources__revoked_at__isnull=True).filter(
         Q(dataset=dataset) | Q(dataset__isnull=True)

@@ -151,18 +151,21 @@ def test_a_repository_named_like_a_namespace_covers_only_itself(client, dataset)
     assert [row["excluded"] for row in results] == [True, True]
 
 
-def test_an_exclusion_cannot_be_stored_without_the_name_the_check_looks_up():
+def test_an_exclusion_cannot_be_stored_without_what_the_check_answers_from():
     from django.db import IntegrityError, transaction
     from django.utils import timezone
 
     from optout.models import Exclusion
 
-    with pytest.raises(IntegrityError), transaction.atomic():
-        Exclusion.objects.create(scope="namespace", namespace="github.com/acme", target="", since=timezone.now())
-    with pytest.raises(IntegrityError), transaction.atomic():
-        Exclusion.objects.create(
-            scope="namespace", namespace="github.com/acme", target="github.com/other", since=timezone.now()
-        )
+    def made(**fields):
+        row = {"scope": "namespace", "namespace": "github.com/acme", "target": "github.com/acme"}
+        with transaction.atomic():
+            return Exclusion.objects.create(**{**row, "reasons": "opt-out", "since": timezone.now(), **fields})
+
+    for wrong in ({"target": ""}, {"target": "github.com/other"}, {"reasons": ""}):
+        with pytest.raises(IntegrityError):
+            made(**wrong)
+    assert made(reasons="", revoked_at=timezone.now()).reasons == ""  # revoked: nothing to answer
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="covering indexes exist on PostgreSQL only")
@@ -172,7 +175,7 @@ def test_the_check_has_its_lookup_indexes_on_postgresql():
         found = dict(cursor.fetchall())
     lookup = found["exclusion_target_live"]
     assert 'COLLATE "C"' in lookup and "WHERE (revoked_at IS NULL)" in lookup
-    assert "INCLUDE (reason)" in found["exclusion_source_live"]
+    assert "INCLUDE (scope, dataset_id, reasons)" in lookup
     assert "WHERE ((decision)::text = 'exclude'::text)" in found["decision_exclude_live"]
     assert not {"exclusion_repository_live", "exclusion_namespace_live"} & set(found)
 

@@ -15,20 +15,40 @@ def migrated_to(*targets):
     return executor.loader.project_state(list(targets)).apps
 
 
-def test_existing_exclusions_get_the_name_the_check_looks_up():
+def test_existing_exclusions_get_the_name_the_check_looks_up_and_their_live_reasons():
     apps = migrated_to(("optout", "0003_check_lookup_indexes"))
     Repository = apps.get_model("governance", "Repository")
     Exclusion = apps.get_model("optout", "Exclusion")
     repository = Repository.objects.create(
         canonical="github.com/acme/tool", host="github.com", namespace="github.com/acme", clone_url="x"
     )
-    by_repository = Exclusion.objects.create(scope="repository", repository=repository, since=timezone.now())
-    by_namespace = Exclusion.objects.create(scope="namespace", namespace="gitlab.com/group/sub", since=timezone.now())
+    OptOutRequest = apps.get_model("optout", "OptOutRequest")
+    ExclusionSource = apps.get_model("optout", "ExclusionSource")
+    now = timezone.now()
+    by_repository = Exclusion.objects.create(scope="repository", repository=repository, since=now)
+    by_namespace = Exclusion.objects.create(scope="namespace", namespace="gitlab.com/group/sub", since=now)
+    withdrawn = Exclusion.objects.create(scope="namespace", namespace="github.com/gone", since=now, revoked_at=now)
+    for number, (exclusion, reason, revoked_at) in enumerate(
+        [
+            (by_repository, "opt-out", None),
+            (by_repository, "administrative", None),
+            (by_repository, "legal", now),  # withdrawn: not a reason any more
+            (by_namespace, "opt-out", None),
+            (withdrawn, "opt-out", now),
+        ]
+    ):
+        request = OptOutRequest.objects.create(state="active", proof_token=f"token-{number}")
+        ExclusionSource.objects.create(exclusion=exclusion, request=request, reason=reason, revoked_at=revoked_at)
 
-    apps = migrated_to(("optout", "0004_exclusion_target"))
+    apps = migrated_to(("optout", "0005_exclusion_lookup"))
     Exclusion = apps.get_model("optout", "Exclusion")
     assert Exclusion.objects.get(pk=by_repository.pk).target == "github.com/acme/tool"
     assert Exclusion.objects.get(pk=by_namespace.pk).target == "gitlab.com/group/sub"
+    assert [Exclusion.objects.get(pk=row.pk).reasons for row in (by_repository, by_namespace, withdrawn)] == [
+        "administrative,opt-out",
+        "opt-out",
+        "opt-out",
+    ]
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute("SELECT indexname FROM pg_indexes WHERE tablename = 'optout_exclusion'")

@@ -166,6 +166,7 @@ def test_the_last_publication_per_dataset_and_whether_the_registry_changed_since
         scope="repository",
         repository=repository_named("github.com/acme/out"),
         target="github.com/acme/out",
+        reasons="administrative",
         since=timezone.now(),
     )
     ExclusionSource.objects.create(exclusion=exclusion, request=source)

@@ -57,6 +57,7 @@ def exclusion_made(source, *, repository=None, namespace="", dataset=None, since
         repository=repository_named(repository) if repository else None,
         namespace=namespace,
         target=repository or namespace,
+        reasons="opt-out",
         dataset=dataset,
         since=since,
     )

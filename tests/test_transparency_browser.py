@@ -21,7 +21,7 @@ def test_the_report_shows_its_charts_tables_and_downloads(live_server, browser_p
         canonical="github.com/acme/out", host="github.com", namespace="github.com/acme", clone_url="x"
     )
     exclusion = Exclusion.objects.create(
-        scope="repository", repository=repository, target=repository.canonical, since=timezone.now()
+        scope="repository", repository=repository, target=repository.canonical, reasons="opt-out", since=timezone.now()
     )
     ExclusionSource.objects.create(exclusion=exclusion, request=request)
     release_publish(dataset_slug="the-stack")
