@@ -173,6 +173,9 @@ class DatasetDecision(models.Model):
 
     dataset = models.ForeignKey(Dataset, on_delete=models.CASCADE, related_name="license_decisions")
     repository = models.ForeignKey(Repository, on_delete=models.CASCADE, related_name="license_decisions")
+    # What a batch check looks up, without going through the repository table; set when the decision is made
+    # (a repository's canonical name never changes).
+    target = models.CharField(max_length=1100, editable=False, help_text="The repository's canonical name")
     verdict = models.ForeignKey(Verdict, on_delete=models.CASCADE, related_name="decisions")
     computed = models.CharField(max_length=20, choices=Decision.choices, help_text="What the policy says")
     decision = models.CharField(
@@ -186,6 +189,7 @@ class DatasetDecision(models.Model):
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["dataset", "repository"], name="dataset_decision_unique"),
+            models.CheckConstraint(condition=~Q(target=""), name="dataset_decision_target_named"),
         ]
         permissions = [("review_license", "Can settle license verdicts that need review")]
 

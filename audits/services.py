@@ -221,7 +221,7 @@ def decisions_refresh(*, repository: Repository | None = None, dataset: Dataset 
     # Only what decision_for and decision_apply read: a verdict's evidence can run to hundreds of files.
     audits = (
         RepositoryAudit.objects.filter(verdict__isnull=False)
-        .select_related("verdict")
+        .select_related("verdict__repository")
         .defer("verdict__evidence", "verdict__notes", "verdict__detected_licenses")
     )
     if repository is not None:
@@ -261,7 +261,13 @@ def decision_apply(*, dataset: Dataset, verdict: Verdict, policy: Policy | None 
         decision, created = DatasetDecision.objects.select_for_update().get_or_create(
             dataset=dataset,
             repository_id=verdict.repository_id,
-            defaults={"verdict": verdict, "computed": computed.decision, "decision": in_force, "since": timezone.now()},
+            defaults={
+                "target": verdict.repository.canonical,
+                "verdict": verdict,
+                "computed": computed.decision,
+                "decision": in_force,
+                "since": timezone.now(),
+            },
         )
         if not created and decision.decision != in_force:
             decision.since = timezone.now()

@@ -82,7 +82,6 @@ def _license_exclusions(dataset: Dataset) -> Iterator[tuple]:
 
     rows = (
         DatasetDecision.objects.filter(dataset=dataset, decision="exclude")
-        .annotate(target=F("repository__canonical"))
         .order_by(_byte_order(F("target")))
         .values_list("target", "verdict__effective_license", "since")
     )

@@ -200,30 +200,30 @@ def exclusions_check(*, dataset: Dataset, inputs: list, release_rows=None) -> li
     return results
 
 
-# One round trip for a whole batch. The names (canonical names and namespaces together) go in as one
-# newline-joined text (a newline cannot be in a parsed name), which psycopg sends far faster than an array
-# of 10,000 strings; the sub-select keeps the planner from estimating each of them. Each index then takes
-# the whole array in one scan, sorted by the server in the index's own order (sorting 19,000 names in
-# Python cost ~10 ms more): exclusions by their `target`, with their reasons in the index itself
-# (migration optout 0004), license
-# exclusions through the repository table, and those only when the dataset has any (the EXISTS is evaluated
-# once, before the join). A name can be both a namespace and a repository (GitLab subgroups): each row says
-# which it matched, and the caller files it accordingly.
+# One round trip for a whole batch. The canonical names and the namespaces go in as newline-joined texts (a
+# newline cannot be in a parsed name), which psycopg sends far faster than arrays of 10,000 strings; the
+# sub-selects keep the planner from estimating each name. Each index then takes a whole array in one scan,
+# sorted by the server in the index's own byte order (sorting 19,000 names in Python cost ~10 ms more):
+# exclusions by their `target` (names and namespaces), answered from the index alone, reasons included
+# (migrations optout 0004-0005); license exclusions by the names alone, from the dataset's `exclude`
+# decisions (audits 0003-0004), and only when it has any (the EXISTS is evaluated once, first). A name can
+# be both a namespace and a repository (GitLab subgroups): each row says which it matched, and the caller
+# files it.
 _REASONS_SQL = """
 SELECT e.target, e.scope, e.reasons
 FROM optout_exclusion e
-WHERE (e.target COLLATE "C") = ANY((SELECT string_to_array(%(targets)s, E'\\n'))::text[])
+WHERE (e.target COLLATE "C") = ANY((SELECT string_to_array(%(canonicals)s || E'\\n' || %(namespaces)s, E'\\n'))::text[])
     AND e.revoked_at IS NULL AND (e.dataset_id = %(dataset)s OR e.dataset_id IS NULL)
 UNION ALL
-SELECT r.canonical, 'license', v.effective_license
-FROM governance_repository r
-JOIN audits_datasetdecision d ON d.repository_id = r.id AND d.dataset_id = %(dataset)s AND d.decision = 'exclude'
+SELECT d.target, 'license', v.effective_license
+FROM audits_datasetdecision d
 JOIN audits_verdict v ON v.id = d.verdict_id
-WHERE r.canonical = ANY((SELECT string_to_array(%(targets)s, E'\\n'))::text[])
+WHERE d.dataset_id = %(dataset)s AND d.decision = 'exclude'
+    AND (d.target COLLATE "C") = ANY((SELECT string_to_array(%(canonicals)s, E'\\n'))::text[])
     AND EXISTS (SELECT 1 FROM audits_datasetdecision x WHERE x.dataset_id = %(dataset)s AND x.decision = 'exclude')
 """
-# A batch of at most 10,000 names wants index lookups (covering indexes: migrations optout 0004, audits
-# 0003). With a million rows the planner may pick hash joins over full (parallel) scans instead (1,150 ms
+# A batch of at most 10,000 names wants index lookups (covering indexes: migrations optout 0005, audits
+# 0004). With a million rows the planner may pick hash joins over full (parallel) scans instead (1,150 ms
 # against 267 ms, measured), and its cost estimate switches JIT compilation on, which alone took ~80 ms of
 # a ~270 ms statement. The settings go in one statement, so that a single-name check pays one round trip for
 # them, not five.
@@ -243,7 +243,7 @@ def _exclusion_reasons_for(dataset: Dataset, canonicals: set[str], namespaces: s
             cursor.execute(_INDEX_LOOKUPS)
             cursor.execute(
                 _REASONS_SQL,
-                {"dataset": dataset.pk, "targets": "\n".join(canonicals | namespaces)},
+                {"dataset": dataset.pk, "canonicals": "\n".join(canonicals), "namespaces": "\n".join(namespaces)},
             )
             rows = cursor.fetchall()
         for target, kind, reasons in rows:

@@ -176,8 +176,9 @@ def test_the_check_has_its_lookup_indexes_on_postgresql():
     lookup = found["exclusion_target_live"]
     assert 'COLLATE "C"' in lookup and "WHERE (revoked_at IS NULL)" in lookup
     assert "INCLUDE (scope, dataset_id, reasons)" in lookup
-    assert "WHERE ((decision)::text = 'exclude'::text)" in found["decision_exclude_live"]
-    assert not {"exclusion_repository_live", "exclusion_namespace_live"} & set(found)
+    license = found["decision_exclude_target"]
+    assert 'COLLATE "C"' in license and "WHERE ((decision)::text = 'exclude'::text)" in license
+    assert not {"exclusion_repository_live", "exclusion_namespace_live", "repository_canonical_id"} & set(found)
 
 
 def test_check_against_a_published_release(client, dataset):

@@ -54,3 +54,31 @@ def test_existing_exclusions_get_the_name_the_check_looks_up_and_their_live_reas
             cursor.execute("SELECT indexname FROM pg_indexes WHERE tablename = 'optout_exclusion'")
             names = {row[0] for row in cursor.fetchall()}
         assert "exclusion_target_live" in names and "exclusion_namespace_live" not in names
+
+
+def test_existing_license_decisions_get_the_name_the_check_looks_up():
+    apps = migrated_to(("audits", "0002_review_stale_reason"))
+    Repository = apps.get_model("governance", "Repository")
+    Dataset = apps.get_model("governance", "Dataset")
+    Scan = apps.get_model("audits", "Scan")
+    Verdict = apps.get_model("audits", "Verdict")
+    DatasetDecision = apps.get_model("audits", "DatasetDecision")
+    repository = Repository.objects.create(
+        canonical="github.com/acme/gpl", host="github.com", namespace="github.com/acme", clone_url="x"
+    )
+    dataset = Dataset.objects.create(slug="the-stack", name="The Stack")
+    scan = Scan.objects.create(repository=repository, commit="a" * 40, status="done")
+    verdict = Verdict.objects.create(
+        scan=scan, repository=repository, commit="a" * 40, classification="copyleft", evidence_digest="d"
+    )
+    decision = DatasetDecision.objects.create(
+        dataset=dataset,
+        repository=repository,
+        verdict=verdict,
+        computed="exclude",
+        decision="exclude",
+        since=timezone.now(),
+    )
+
+    apps = migrated_to(("audits", "0004_license_exclusion_lookup"))
+    assert apps.get_model("audits", "DatasetDecision").objects.get(pk=decision.pk).target == "github.com/acme/gpl"

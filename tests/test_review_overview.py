@@ -46,6 +46,7 @@ def needs_review(dataset: Dataset, canonical: str, days_waiting: float) -> Datas
     return DatasetDecision.objects.create(
         dataset=dataset,
         repository=repository,
+        target=repository.canonical,
         verdict=verdict,
         computed="needs_review",
         decision="needs_review",
