@@ -64,9 +64,10 @@ SELECT s.commit, 'GPL-3.0-only', 'GPL-3.0-only', '["GPL-3.0-only"]', 'copyleft',
        md5(s.id::text), false, now(), s.repository_id, s.id
 FROM audits_scan s;
 INSERT INTO audits_datasetdecision (computed, decision, reasons, since, updated_at, dataset_id, repository_id,
-    verdict_id)
-SELECT 'exclude', 'exclude', '[]', now(), now(), d.id, v.repository_id, v.id
-FROM audits_verdict v, governance_dataset d WHERE d.slug = 'bench';
+    target, verdict_id)
+SELECT 'exclude', 'exclude', '[]', now(), now(), d.id, v.repository_id, r.canonical, v.id
+FROM audits_verdict v JOIN governance_repository r ON r.id = v.repository_id, governance_dataset d
+WHERE d.slug = 'bench';
 VACUUM ANALYZE;
 """
 
