@@ -1,5 +1,6 @@
 """What every app shares: repository identity, datasets and their inventory."""
 
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 
@@ -59,13 +60,25 @@ class Repository(models.Model):
         return {"canonical": ref.canonical, "host": ref.host, "namespace": ref.namespace, "clone_url": ref.clone_url}
 
 
+# Words that already mean something where a dataset slug is written.
+RESERVED_DATASET_SLUGS = {
+    "all": "`manage.py exclude all` means every dataset",
+    "default": "`scan_repository --json` names the built-in license policy so",
+}
+
+
+def validate_dataset_slug(value: str) -> None:
+    if value in RESERVED_DATASET_SLUGS:
+        raise ValidationError(f"{value!r} cannot name a dataset: {RESERVED_DATASET_SLUGS[value]}; choose another slug")
+
+
 class Dataset(models.Model):
     class NoLicense(models.TextChoices):
         INCLUDE = "include", "Include (as The Stack v2 does)"
         EXCLUDE = "exclude", "Exclude"
         REVIEW = "needs_review", "Ask a maintainer"
 
-    slug = models.SlugField(max_length=100, unique=True)
+    slug = models.SlugField(max_length=100, unique=True, validators=[validate_dataset_slug])
     name = models.CharField(max_length=200)
     description = models.TextField(blank=True)
     allowed_licenses = models.JSONField(

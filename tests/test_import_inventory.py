@@ -214,6 +214,17 @@ def test_a_bad_dataset_slug_is_refused(tmp_path):
         run_import("no spaces!", write_jsonl(tmp_path / "x.jsonl", [{"repo_name": "a/b"}]))
 
 
+@pytest.mark.parametrize("slug", ["all", "default"])
+def test_a_slug_that_already_means_something_cannot_name_a_new_dataset(tmp_path, slug):
+    from django.core.exceptions import ValidationError
+
+    with pytest.raises(CommandError, match=f"'{slug}' cannot name a dataset"):
+        run_import(slug, write_jsonl(tmp_path / "x.jsonl", [{"repo_name": "a/b"}]))
+    assert not Dataset.objects.filter(slug=slug).exists()
+    with pytest.raises(ValidationError, match="choose another slug"):
+        Dataset(slug=slug, name="Clash").full_clean()
+
+
 def test_an_import_runs_once_even_when_its_task_arrives_twice(tmp_path):
     path = write_jsonl(tmp_path / "x.jsonl", [{"repo_name": "a/b"}])
     created = inventory_import_create(dataset_slug="twice", source_path=str(path), enqueue=False)
