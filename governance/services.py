@@ -13,7 +13,14 @@ from django.utils import timezone
 from governance.exceptions import GovernanceError
 from governance.identity import RepositoryParseError, RepositoryRef, parse_repository
 from governance.inventory_files import InventoryFile, InventoryFileError
-from governance.models import Dataset, DatasetRepository, InventoryImport, Repository, validate_dataset_slug
+from governance.models import (
+    RESERVED_DATASET_SLUGS,
+    Dataset,
+    DatasetRepository,
+    InventoryImport,
+    Repository,
+    validate_dataset_slug,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -29,13 +36,11 @@ def dataset_get_or_create(*, slug: str, name: str | None = None) -> tuple[Datase
         validate_slug(slug)
     except ValidationError:
         raise GovernanceError(f"{slug!r} is not a dataset slug: use letters, digits, hyphens and underscores") from None
-    existing = Dataset.objects.filter(slug=slug).first()
-    if existing is not None:
-        return existing, False
-    try:
-        validate_dataset_slug(slug)
-    except ValidationError as error:
-        raise GovernanceError(error.messages[0]) from None
+    if slug in RESERVED_DATASET_SLUGS and not Dataset.objects.filter(slug=slug).exists():
+        try:
+            validate_dataset_slug(slug)
+        except ValidationError as error:
+            raise GovernanceError(error.messages[0]) from None
     return Dataset.objects.get_or_create(slug=slug, defaults={"name": name or slug})
 
 

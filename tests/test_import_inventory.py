@@ -223,6 +223,9 @@ def test_a_slug_that_already_means_something_cannot_name_a_new_dataset(tmp_path,
     assert not Dataset.objects.filter(slug=slug).exists()
     with pytest.raises(ValidationError, match="choose another slug"):
         Dataset(slug=slug, name="Clash").full_clean()
+    made_before = Dataset.objects.create(slug=slug, name="Made before the rule")
+    run_import(slug, write_jsonl(tmp_path / "y.jsonl", [{"repo_name": "a/b"}]))  # still imports into it
+    assert made_before.inventory.count() == 1
 
 
 def test_an_import_runs_once_even_when_its_task_arrives_twice(tmp_path):

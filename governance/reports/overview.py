@@ -193,6 +193,7 @@ def _failed_jobs(now: datetime) -> list[Job]:
     from audits.models import Scan
 
     since = now - FAILED_WINDOW
+    finished_since = Q(finished_at__gte=since) | Q(finished_at__isnull=True, created_at__gte=since)
     jobs = [
         Job(
             kind="scan",
@@ -201,9 +202,7 @@ def _failed_jobs(now: datetime) -> list[Job]:
             detail=_first_line(scan.error),
             url=reverse("audits-scan-detail", args=[scan.pk]),
         )
-        for scan in Scan.objects.filter(status=JobStatus.FAILED)
-        .filter(Q(finished_at__gte=since) | Q(finished_at__isnull=True, created_at__gte=since))
-        .select_related("repository")
+        for scan in Scan.objects.filter(status=JobStatus.FAILED).filter(finished_since).select_related("repository")
     ]
     jobs += [
         Job(
@@ -214,7 +213,7 @@ def _failed_jobs(now: datetime) -> list[Job]:
             url=reverse("admin:governance_inventoryimport_change", args=[job.pk]),
         )
         for job in InventoryImport.objects.filter(status=JobStatus.FAILED)
-        .filter(Q(finished_at__gte=since) | Q(finished_at__isnull=True, created_at__gte=since))
+        .filter(finished_since)
         .select_related("dataset")
     ]
     jobs += [
