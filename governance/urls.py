@@ -27,3 +27,9 @@ urlpatterns = [
     path("", include("audits.urls")),
     path("", include("governance.api.urls")),
 ]
+
+# Under /api/ every error is JSON {"code", "detail"}, also those raised outside the API's views.
+handler400 = "governance.api.errors.bad_request"
+handler403 = "governance.api.errors.permission_denied"
+handler404 = "governance.api.errors.page_not_found"
+handler500 = "governance.api.errors.server_error"

@@ -17,6 +17,7 @@ from rest_framework.views import APIView
 from governance import publication
 from governance.api import serializers
 from governance.api.authentication import HasPipelineToken, token_covers
+from governance.api.limits import INVENTORY_MAX_BODY_BYTES, MAX_BODY_BYTES
 from governance.exceptions import GovernanceError
 from governance.models import Dataset, Release
 from governance.signing import public_keys
@@ -42,7 +43,7 @@ class PayloadTooLarge(APIException):
 class BoundedBodyMixin:
     """Refuse an oversized body before parsing it (413), instead of reading it all."""
 
-    max_body_bytes = 4 * 1024 * 1024
+    max_body_bytes = MAX_BODY_BYTES
 
     def initial(self, request, *args, **kwargs):
         if request.method in ("POST", "PUT", "PATCH"):
@@ -67,7 +68,8 @@ class PipelineView(BoundedBodyMixin, APIView):
 
 
 def _dataset(slug: str) -> Dataset:
-    dataset = Dataset.objects.filter(slug=slug).first()
+    # A NUL (`%00` in the path) cannot be sent to PostgreSQL, and no slug holds one.
+    dataset = Dataset.objects.filter(slug=slug).first() if "\x00" not in slug else None
     if dataset is None:
         raise NotFound(f"No dataset {slug!r}. GET /api/v1/datasets/ lists them.")
     return dataset
@@ -309,7 +311,12 @@ class Check(BoundedBodyMixin, APIView):
         if request.query_params.get("release"):
             release = _release(dataset, request.query_params["release"])
             release_rows = publication.release_lookup(release)
-        results = exclusions_check(dataset=dataset, inputs=repositories, release_rows=release_rows)
+        unusable = entries_unusable(repositories)
+        inputs = unusable and [None if index in unusable else item for index, item in enumerate(repositories)]
+        results = exclusions_check(
+            dataset=dataset, inputs=inputs if unusable else repositories, release_rows=release_rows
+        )
+        _mark_unusable(results, repositories, unusable)
         # The selector builds exactly CheckOutputSerializer's shape (the schema documents it); running 10,000
         # rows through DRF's serializer would cost more than the lookup itself.
         return Response({"results": results})
@@ -324,8 +331,54 @@ def _batch(request, field: str) -> list:
     return items
 
 
+_INT64 = range(-(2**63), 2**63)
+
+
+def entries_unusable(items: list) -> dict[int, str]:
+    """Entries no database or JSON writer can carry, by index, with why: each gets an `invalid_input` error alone.
+
+    JSON lets a caller send a lone surrogate ("\\ud800"), a NUL or an integer beyond 64 bits; PostgreSQL refuses
+    the first two and a 64-bit integer column the third, so they never leave the view. Nesting is bounded by the
+    parser (limits.MAX_JSON_DEPTH).
+    """
+    unusable = {}
+    for index, item in enumerate(items):
+        if type(item) is str and item.isascii() and "\x00" not in item:
+            continue  # nearly every entry: plain text
+        pending = [item]
+        while pending:
+            value = pending.pop()
+            problem = None
+            if isinstance(value, str):
+                if "\x00" in value:
+                    problem = "it contains a NUL character"
+                elif not value.isascii():
+                    try:
+                        value.encode()
+                    except UnicodeEncodeError:
+                        problem = "it contains a lone surrogate, which is not a character"
+            elif isinstance(value, bool):
+                continue
+            elif isinstance(value, int) and value not in _INT64:
+                problem = "it holds an integer beyond 64 bits"
+            elif isinstance(value, dict):
+                pending.extend(value.keys())
+                pending.extend(value.values())
+            elif isinstance(value, list):
+                pending.extend(value)
+            if problem:
+                unusable[index] = f"This entry cannot be read: {problem}."
+                break
+    return unusable
+
+
+def _mark_unusable(results: list, items: list, unusable: dict[int, str]) -> None:
+    for index, detail in unusable.items():
+        results[index] = {"input": items[index], "error": {"code": "invalid_input", "detail": detail}}
+
+
 class Inventory(PipelineView):
-    max_body_bytes = 16 * 1024 * 1024
+    max_body_bytes = INVENTORY_MAX_BODY_BYTES
 
     @extend_schema(
         request=serializers.InventoryInputSerializer,
@@ -337,7 +390,12 @@ class Inventory(PipelineView):
         from governance.services import inventory_add
 
         dataset = _dataset_of_token(request, slug)
-        outcome = inventory_add(dataset=dataset, items=_batch(request, "repositories"))
+        items = _batch(request, "repositories")
+        unusable = entries_unusable(items)
+        outcome = inventory_add(
+            dataset=dataset, items=[None if index in unusable else item for index, item in enumerate(items)]
+        )
+        _mark_unusable(outcome["results"], items, unusable)
         return Response(serializers.InventoryOutputSerializer(outcome).data)
 
 
