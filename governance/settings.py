@@ -9,6 +9,7 @@ from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
 
+from governance.api.limits import LARGEST_BODY_BYTES
 from governance.env import database_from_url, env_bool, env_int, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -19,8 +20,20 @@ DATA_DIR = Path(env_str("GOVERNANCE_DATA_DIR") or BASE_DIR / "var").resolve()
 DATA_DIR.mkdir(parents=True, exist_ok=True)
 
 
+# Keys published in examples and templates: anyone could sign sessions and hash addresses with them.
+_PLACEHOLDER_KEYS = {"change-me-in-production", "changeme", "change-me", "secret", "secret-key", "your-secret-key"}
+
+
 def _secret_key() -> str:
     key = env_str("SECRET_KEY")
+    if key and not DEBUG:
+        placeholder = key.strip().lower() in _PLACEHOLDER_KEYS or key.startswith("django-insecure")
+        # Django's own deployment check (security.W009) asks for 50 characters, 5 of them different.
+        if placeholder or len(key) < 50 or len(set(key)) < 5:
+            raise ImproperlyConfigured(
+                "SECRET_KEY is a placeholder or too short: set SECRET_KEY (or SECRET_KEY_FILE) to a random value "
+                "of at least 50 characters, e.g. python -c 'import secrets; print(secrets.token_urlsafe(50))'"
+            )
     if key:
         return key
     if not DEBUG:
@@ -155,13 +168,38 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
 
+# How many proxies in front of the portal append to X-Forwarded-For (0: the header is ignored, anyone can write
+# it). Every limit that counts by network address reads it through governance.network.client_address.
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0, minimum=0)
+
+# One cache for every process: the API's rates and the transparency report. Redis when a broker is configured
+# (CACHE_URL may name another Redis), the database otherwise (its table is made by migration governance 0006).
+CACHE_URL = env_str("CACHE_URL", "") or ""
+if CACHE_URL and not CACHE_URL.startswith(("redis://", "rediss://")):
+    raise ImproperlyConfigured(f"CACHE_URL={CACHE_URL!r}: use redis://host:6379/N, or leave it unset")
+if CACHE_URL or CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
+    CACHES = {
+        "default": {
+            "BACKEND": "governance.cache.BrokerSafeRedisCache",
+            "LOCATION": CACHE_URL or CELERY_BROKER_URL,
+            "KEY_PREFIX": "governance",
+            # A Redis that does not answer costs a page two seconds, never a hang (governance/cache.py).
+            "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
+        }
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "governance_cache"}}
+
+# Django reads API bodies up to the largest limit an endpoint documents; each endpoint refuses more (413).
+DATA_UPLOAD_MAX_MEMORY_SIZE = LARGEST_BODY_BYTES
+
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 100,
     "DEFAULT_AUTHENTICATION_CLASSES": ["governance.api.authentication.PipelineTokenAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["governance.api.parsers.BoundedJSONParser"],
     "DEFAULT_RENDERER_CLASSES": ["governance.api.renderers.FastJSONRenderer"],
     "DEFAULT_THROTTLE_CLASSES": ["governance.api.throttles.PipelineOrAnonymousThrottle"],
     "DEFAULT_THROTTLE_RATES": {
@@ -169,6 +207,7 @@ REST_FRAMEWORK = {
         "pipeline": env_str("API_PIPELINE_RATE", "3000/min"),
     },
     "EXCEPTION_HANDLER": "governance.api.errors.api_exception_handler",
+    "NUM_PROXIES": TRUSTED_PROXY_COUNT,
     "UNAUTHENTICATED_USER": None,
 }
 SPECTACULAR_SETTINGS = {
@@ -194,8 +233,15 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    # Status and confirmation links and pipeline tokens are secrets: masked in every line written.
+    "filters": {"secrets_masked": {"()": "governance.log_masking.SecretsMasked"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["secrets_masked"]}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+    # Django's own handlers for these (runserver's access lines among them) would write unmasked: through ours.
+    "loggers": {
+        "django": {"level": "INFO", "propagate": True},
+        "django.server": {"level": "INFO", "propagate": True},
+    },
 }
 
 # Opt-out requests.
@@ -228,6 +274,6 @@ AUDITS_RESCAN_AFTER_HOURS = env_int("AUDITS_RESCAN_AFTER_HOURS", 24, minimum=1)
 # Load the license index in a worker's parent process before it forks (about 1.3 GB, shared by its children).
 AUDITS_PRELOAD_INDEX = env_bool("AUDITS_PRELOAD_INDEX", default=True)
 
-# The public transparency report is computed at most once per this many seconds per dataset (and process, with
-# the default in-memory cache): at a million exclusions a computation takes seconds of database time.
+# The public transparency report is computed at most once per this many seconds per dataset (in the shared cache
+# above): at a million exclusions a computation takes seconds of database time.
 TRANSPARENCY_CACHE_SECONDS = env_int("TRANSPARENCY_CACHE_SECONDS", 300, minimum=0)

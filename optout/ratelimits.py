@@ -1,7 +1,8 @@
 """Limits on how often one address or one network address may submit and verify.
 
 Counted from rows already in the database (the source of truth), so they hold across
-processes and need no cache. Network addresses are kept only as keyed hashes.
+processes and need no cache. Network addresses (governance.network.client_address, which believes
+X-Forwarded-For only as far as TRUSTED_PROXY_COUNT says) are kept only as keyed hashes.
 """
 
 import hashlib

@@ -8,6 +8,7 @@ from django.views.decorators.http import require_http_methods
 
 from governance.exceptions import GovernanceError
 from governance.identity import RepositoryParseError
+from governance.network import client_address
 from optout import selectors, services
 from optout.forms import OptOutForm, RejectForm, ReviewFilterForm
 from optout.models import OptOutRequest
@@ -18,7 +19,7 @@ REVIEW_PERMISSION = "optout.review_optoutrequest"
 
 
 def _client_ip(request) -> str:
-    return request.META.get("REMOTE_ADDR", "")
+    return client_address(request)
 
 
 def _private(response):
@@ -122,6 +123,13 @@ def optout_status(request, token):
                 messages.success(request, "Your request is withdrawn.")
             else:
                 raise GovernanceError("Unknown action.")
+        except RateLimited as error:
+            # Over a limit: 429 with Retry-After, as documented, and the page itself saying when to try again.
+            messages.error(request, str(error))
+            page = selectors.request_status(request=optout_request)
+            response = render(request, "optout/status.html", {"page": page, "token": token}, status=429)
+            response["Retry-After"] = str(int(error.retry_after.total_seconds()) + 1)
+            return _private(response)
         except GovernanceError as error:
             messages.error(request, str(error))
         return _private(redirect("optout-request-status", token=token))
