@@ -22,7 +22,7 @@ from governance.services import repository_from_ref
 from optout import registry
 from optout.mail import mail_send
 from optout.models import OptOutRequest, RequestEvent, Verification
-from optout.ratelimits import ip_hash, limit_check
+from optout.ratelimits import RateLimited, ip_hash, limit_check
 from optout.targets import namespace_preview, repositories_preview
 
 State = OptOutRequest.State
@@ -224,8 +224,11 @@ def _check_request_allowed(request: OptOutRequest, *, ip: str | None, now) -> No
     """The limits on checks asked from a status page: one per request per interval, and per network address."""
     interval = timedelta(seconds=settings.OPTOUT_VERIFY_INTERVAL_SECONDS)
     if request.last_check_requested_at and request.last_check_requested_at + interval > now:
-        wait = (request.last_check_requested_at + interval - now).total_seconds()
-        raise GovernanceError(f"A check was asked for a moment ago. Please wait {int(wait) + 1} seconds.")
+        wait = request.last_check_requested_at + interval - now
+        raise RateLimited(
+            f"A check was asked for a moment ago. Please wait {int(wait.total_seconds()) + 1} seconds.",
+            retry_after=wait,
+        )
     hashed = ip_hash(ip)
     if hashed:
         limit_check(
@@ -505,6 +508,7 @@ def verifications_due() -> list[int]:
             next_check_at__lte=timezone.now(),
             request__state__in=[State.AWAITING_PROOF, State.VERIFIED, State.IN_REVIEW, State.ACTIVE],
         )
+        .order_by()  # Verification's Meta.ordering would add its columns to the DISTINCT: one row per check
         .values_list("request_id", flat=True)
         .distinct()[:500]
     )

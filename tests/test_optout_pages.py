@@ -124,6 +124,21 @@ def test_verify_now_on_the_status_page_checks_the_proof(client, make_repository)
     assert "Proof found in commit" in page and "is now excluded" in page
 
 
+def test_verify_now_over_its_limits_answers_429_with_retry_after_and_says_why(client, make_repository, settings):
+    confirmation = file_and_confirm(repositories=[make_repository("erin/tool", {"a": "1"}).as_uri()])
+    url = f"/opt-out/r/{confirmation.status_token}/"
+    assert client.post(url, {"action": "verify"}).status_code == 302
+    again = client.post(url, {"action": "verify"})
+    assert again.status_code == 429 and 0 < int(again["Retry-After"]) <= 31
+    assert "Please wait" in again.content.decode() and "no-store" in again["Cache-Control"]
+
+    settings.OPTOUT_VERIFY_INTERVAL_SECONDS = 0
+    settings.OPTOUT_VERIFY_PER_IP_PER_HOUR = 1
+    network = client.post(url, {"action": "verify"})
+    assert network.status_code == 429 and int(network["Retry-After"]) > 60
+    assert "Too many verification requests from your network" in network.content.decode()
+
+
 def test_withdrawing_needs_the_box_ticked(client, make_repository):
     confirmation = file_and_confirm(repositories=[make_repository("f/r", {"a": "1"}).as_uri()])
     url = f"/opt-out/r/{confirmation.status_token}/"

@@ -1,11 +1,14 @@
 """Settings come from the environment through helpers that fail loudly on bad values."""
 
 import os
+import secrets
+import shlex
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+import yaml
 from django.core.exceptions import ImproperlyConfigured
 
 from governance.env import database_from_url, env_bool, env_int, env_str
@@ -93,7 +96,33 @@ def test_production_refuses_to_start_without_a_secret_key(tmp_path):
 
 def test_debug_mode_starts_without_a_secret_key_and_production_with_one(tmp_path):
     assert _start_settings(tmp_path, DJANGO_DEBUG="1").stdout.strip() == "started"
-    assert _start_settings(tmp_path, DJANGO_DEBUG="0", SECRET_KEY="x" * 50).stdout.strip() == "started"
+    assert _start_settings(tmp_path, DJANGO_DEBUG="0", SECRET_KEY=secrets.token_urlsafe(50)).stdout.strip() == "started"
+
+
+@pytest.mark.parametrize(
+    "key", ["change-me-in-production", "changeme", "django-insecure-" + "k" * 50, "short-but-random-3f9a", "x" * 60]
+)
+def test_production_refuses_a_placeholder_or_weak_secret_key(tmp_path, key):
+    completed = _start_settings(tmp_path, DJANGO_DEBUG="0", SECRET_KEY=key)
+    assert completed.returncode != 0
+    assert "SECRET_KEY is a placeholder or too short" in completed.stderr and "SECRET_KEY_FILE" in completed.stderr
+
+
+def test_compose_gives_no_secret_key_so_the_web_container_stops_with_its_name():
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    assert compose["x-app-env"]["SECRET_KEY"] == "${SECRET_KEY:-}"
+    script = shlex.split(compose["services"]["web"]["command"].replace("$$", "$"))[2]
+    guard = script.split(" && python manage.py migrate")[0]
+    environment = {key: value for key, value in os.environ.items() if key not in {"SECRET_KEY", "SECRET_KEY_FILE"}}
+    refused = subprocess.run(["sh", "-c", guard], env={**environment, "SECRET_KEY": ""}, capture_output=True, text=True)
+    assert refused.returncode == 1 and "SECRET_KEY or SECRET_KEY_FILE must be set" in refused.stderr
+    given = subprocess.run(["sh", "-c", guard], env={**environment, "SECRET_KEY_FILE": "/run/secrets/key"})
+    assert given.returncode == 0
+
+
+def test_an_empty_secret_key_as_compose_passes_it_stops_the_start(tmp_path):
+    completed = _start_settings(tmp_path, DJANGO_DEBUG="0", SECRET_KEY="", SECRET_KEY_FILE="")
+    assert completed.returncode != 0 and "SECRET_KEY is not set" in completed.stderr
 
 
 def test_a_bad_database_url_stops_the_start_with_its_name(tmp_path):
