@@ -51,11 +51,15 @@ class BrokerSafeRedisCache(RedisCache):
     def clear(self):
         client = self._cache.get_client(None, write=True)
         keys = []
-        for key in client.scan_iter(match=f"{self.key_prefix}:*", count=1000):
-            keys.append(key)
-            if len(keys) >= 1000:
+        try:
+            for key in client.scan_iter(match=f"{self.key_prefix}:*", count=1000):
+                keys.append(key)
+                if len(keys) >= 1000:
+                    client.delete(*keys)
+                    keys.clear()
+            if keys:
                 client.delete(*keys)
-                keys.clear()
-        if keys:
-            client.delete(*keys)
+        except UNREACHABLE as error:
+            self._unreachable(error)
+            return False
         return True

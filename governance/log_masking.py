@@ -8,6 +8,8 @@ whichever logger wrote it and however it was formatted (a URL in an access line,
 import logging
 import re
 
+from gunicorn import glogging
+
 MASK = "…"
 _PATTERNS = [
     # /opt-out/r/<token>/ and /opt-out/confirm/<token>/, also percent-encoded or as a full URL.
@@ -40,13 +42,7 @@ class SecretsMasked(logging.Filter):
         return True
 
 
-try:
-    from gunicorn.glogging import Logger as _GunicornLogger
-except ImportError:  # pragma: no cover - gunicorn is a dependency; the portal also runs without it (runserver)
-    _GunicornLogger = object
-
-
-class GunicornLogger(_GunicornLogger):
+class GunicornLogger(glogging.Logger):
     """gunicorn's logger with the mask on its access and error logs (gunicorn.conf.py names it)."""
 
     def setup(self, cfg):
