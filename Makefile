@@ -53,7 +53,8 @@ format: $(STAMP)
 BENCH ?= import_inventory
 bench: $(STAMP)
 	@test -f bench/$(BENCH).py || { echo "no bench/$(BENCH).py: choose one of $$(cd bench && ls *.py | grep -v common | sed 's/\.py//' | tr '\n' ' ')"; exit 2; }
-	@export DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} CELERY_BROKER_URL=$${CELERY_BROKER_URL:-$(TEST_BROKER_URL)}; \
+	@export DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} CELERY_BROKER_URL=$${CELERY_BROKER_URL:-$(TEST_BROKER_URL)} \
+		REPOSITORY_FETCH_ALLOW=$${REPOSITORY_FETCH_ALLOW-local,private,http}; \
 	$(BIN)/python scripts/check_services.py && $(BIN)/python bench/$(BENCH).py $(ARGS)
 
 # Rewrite the exact versions after changing pyproject.toml.

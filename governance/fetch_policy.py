@@ -307,8 +307,10 @@ class _Target:
         options = list(_protocol_options(self.scheme))
         if self.scheme in ("http", "https"):
             # The name stays in the URL (TLS checks the certificate against it); curl just skips its own lookup.
-            pinned = ",".join(f"[{address}]" if address.version == 6 else str(address) for address in addresses)
-            options += ["-c", f"http.curloptResolve={self.host}:{self.port}:{pinned}", "-c", "http.followRedirects=false"]
+            if self.literal is None:
+                pinned = ",".join(f"[{address}]" if address.version == 6 else str(address) for address in addresses)
+                options += ["-c", f"http.curloptResolve={self.host}:{self.port}:{pinned}"]
+            options += ["-c", "http.followRedirects=false"]
             return FetchPlan(url=url, options=tuple(options), scheme=self.scheme)
         address = addresses[0]
         netloc = f"[{address}]" if address.version == 6 else str(address)

@@ -16,7 +16,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from governance.exceptions import GovernanceError
-from governance.git import GitError, GitUnreachable, proof_file_fetch
+from governance.git import FetchRefused, GitError, proof_file_fetch
 from governance.identity import RepositoryParseError
 from governance.models import Dataset
 from governance.services import repository_from_ref
@@ -290,13 +290,15 @@ def verification_check(*, verification_id: int) -> Verification:
         proof = proof_file_fetch(
             verification.proof_url or repository.clone_url, path=PROOF_FILE, timeout=settings.OPTOUT_GIT_TIMEOUT_SECONDS
         )
-    except GitUnreachable as error:
+    except FetchRefused as error:  # a row from before the policy, or a name that now resolves inside
+        unread = str(error)
+        outcome = (Verification.State.PENDING, None, None, {})
+    except GitError as error:
+        # Missing, private, not git, a closed port or a silent one: one state and one schedule for all, so that
+        # the status page cannot be used to tell them apart.
         backoff = UNREACHABLE_BACKOFF[min(verification.attempts, len(UNREACHABLE_BACKOFF) - 1)]
         unread = str(error)
         outcome = (Verification.State.UNREACHABLE, None, now + backoff, {})
-    except GitError as error:
-        unread = str(error)
-        outcome = (Verification.State.PENDING, None, None, {})
     else:
         short = proof.commit[:12]
         if proof.content is not None and _proof_matches(proof.content, request.proof_token):

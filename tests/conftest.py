@@ -50,6 +50,23 @@ def names_resolve_on_loopback_only():
         yield resolver
 
 
+@pytest.fixture
+def resolves(names_resolve_on_loopback_only):
+    """resolves({"git.corp.test": ["10.0.0.5"]}): what names resolve to for this test; the others do not resolve."""
+    import ipaddress
+
+    def set_answers(answers: dict[str, list[str]]):
+        def resolved(host, port):
+            if host not in answers:
+                raise OSError(f"{host}: no such name")
+            return [ipaddress.ip_address(address) for address in answers[host]]
+
+        names_resolve_on_loopback_only.side_effect = resolved
+        return names_resolve_on_loopback_only
+
+    return set_answers
+
+
 @pytest.fixture(autouse=True)
 def cache_cleared():
     """Nothing cached by one test (throttle counts, reports) reaches the next."""

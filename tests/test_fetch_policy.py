@@ -59,22 +59,6 @@ def default_policy(settings):
     return settings
 
 
-@pytest.fixture
-def resolves(names_resolve_on_loopback_only):
-    """resolves({"git.corp.test": ["10.0.0.5"]}): what names resolve to, through the policy's one resolver."""
-
-    def set_answers(answers: dict[str, list[str]]):
-        def resolved(host, port):
-            if host not in answers:
-                raise OSError(f"{host}: no such name")
-            return [ipaddress.ip_address(address) for address in answers[host]]
-
-        names_resolve_on_loopback_only.side_effect = resolved
-        return names_resolve_on_loopback_only
-
-    return set_answers
-
-
 @pytest.mark.parametrize("address", REFUSED_ADDRESSES)
 def test_every_address_that_is_not_public_is_refused(default_policy, resolves, address):
     assert address_problem(ipaddress.ip_address(address)) is not None
@@ -144,9 +128,7 @@ def test_a_public_name_is_pinned_to_every_checked_address_with_one_protocol_and_
     ]
 
 
-def test_git_and_ssh_urls_connect_to_the_checked_address_and_ssh_keeps_checking_the_host_key(
-    default_policy, resolves
-):
+def test_git_and_ssh_urls_connect_to_the_checked_address_and_ssh_keeps_checking_the_host_key(default_policy, resolves):
     resolves({"git.example.test": ["140.82.112.3"]})
     assert fetch_plan("git://git.example.test:9419/owner/name.git").url == "git://140.82.112.3:9419/owner/name.git"
     plan = fetch_plan("ssh://git@git.example.test:2222/owner/name.git")
