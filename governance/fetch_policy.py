@@ -39,6 +39,9 @@ _FORGE_PREFIXES = tuple(f"https://{host}/" for host in PUBLIC_FORGES)
 # How long a submission may spend looking names up in all; names not answered by then are accepted and
 # checked at fetch time, so a slow resolver cannot hold a web request.
 SUBMISSION_LOOKUP_SECONDS = 5.0
+# The longest a fetch waits for its one lookup (getaddrinfo has no time limit of its own).
+FETCH_LOOKUP_SECONDS = 10.0
+_lookups = concurrent.futures.ThreadPoolExecutor(max_workers=4, thread_name_prefix="fetch-policy-lookup")
 
 Address = IPv4Address | IPv6Address
 
@@ -143,8 +146,8 @@ def fetch_plan(url: str) -> FetchPlan:
         addresses = [target.literal]
     else:
         try:
-            addresses = addresses_resolved(target.host, target.port)
-        except (OSError, UnicodeError):
+            addresses = _lookups.submit(addresses_resolved, target.host, target.port).result(FETCH_LOOKUP_SECONDS)
+        except (OSError, UnicodeError):  # TimeoutError included
             # The same words as git's own failure: an unreachable host, retried later.
             raise GitUnreachable(
                 f"the host of {target.shown} could not be reached (its name could not be resolved); "
@@ -160,8 +163,6 @@ class FetchScreen:
     """The policy at submission time, for a form, an API call or an import: each host is looked up once,
     within one time budget; a host whose lookup fails or runs out of time is accepted here and decided by
     the fetch itself."""
-
-    _lookups = concurrent.futures.ThreadPoolExecutor(max_workers=4, thread_name_prefix="fetch-policy-lookup")
 
     def __init__(self, *, budget_seconds: float = SUBMISSION_LOOKUP_SECONDS):
         self._deadline = time.monotonic() + budget_seconds
@@ -194,10 +195,9 @@ class FetchScreen:
         remaining = self._deadline - time.monotonic()
         if remaining <= 0:
             return None
-        lookup = self._lookups.submit(addresses_resolved, target.host, target.port)
         try:
-            addresses = lookup.result(timeout=remaining)
-        except (OSError, UnicodeError, concurrent.futures.TimeoutError):
+            addresses = _lookups.submit(addresses_resolved, target.host, target.port).result(timeout=remaining)
+        except (OSError, UnicodeError):  # TimeoutError included
             return None
         return target.address_refusal(addresses, placeholder=True)
 

@@ -2,7 +2,9 @@
 
 Every call runs with hooks disabled, no prompts, no system or user configuration
 and a time limit, so a hostile or unreachable repository cannot hang or run code
-in a worker.
+in a worker. Every fetch first goes through the outbound fetch policy
+(governance/fetch_policy.py), which refuses internal targets and pins the fetch to
+the addresses it checked.
 """
 
 import contextlib

@@ -29,7 +29,8 @@ from optout.targets import namespace_preview, repositories_preview
 logger = logging.getLogger(__name__)
 State = OptOutRequest.State
 PROOF_FILE = ".dataset-opt-out"
-# Unreachable hosts are retried sooner than missing proofs, backing off up to the regular recheck.
+# Repositories git could not read (any cause) are retried sooner than missing proofs, backing off up to the
+# regular recheck.
 UNREACHABLE_BACKOFF = [timedelta(minutes=minutes) for minutes in (1, 2, 5, 10, 30)]
 # How long a queued check owns its verification before the sweep may queue it again.
 CHECK_LEASE = timedelta(minutes=10)

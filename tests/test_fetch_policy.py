@@ -2,6 +2,7 @@
 
 import ipaddress
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
@@ -153,6 +154,16 @@ def test_a_name_that_does_not_resolve_is_unreachable_not_refused(default_policy,
     resolves({})
     with pytest.raises(GitUnreachable, match="could not be resolved"):
         fetch_plan("https://gone.example.test/a/b.git")
+
+
+def test_a_lookup_that_hangs_is_given_up_as_unreachable(default_policy, resolves, monkeypatch):
+    monkeypatch.setattr(fetch_policy, "FETCH_LOOKUP_SECONDS", 0.2)
+    resolver = resolves({})
+    resolver.side_effect = lambda host, port: time.sleep(1) or [ipaddress.ip_address("140.82.112.3")]
+    started = time.monotonic()
+    with pytest.raises(GitUnreachable, match="could not be resolved"):
+        fetch_plan("https://slow.example.test/a/b.git")
+    assert time.monotonic() - started < 0.9
 
 
 def test_a_refused_url_is_never_fetched_and_never_counts_as_unreachable(default_policy, make_repository):
