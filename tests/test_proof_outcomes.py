@@ -80,9 +80,16 @@ def test_every_unreadable_repository_gets_the_same_state_wording_and_schedule(
     verifications = list(confirmation.request.verifications.select_related("repository"))
     assert len(verifications) == len(cases)
 
+    # And a repository the policy refuses when it is fetched (filed while local fetches were allowed).
+    refused = file_and_confirm(repositories=[served.as_uri()], email="later@example.org").request
+    settings.REPOSITORY_FETCH_ALLOW = ["private", "http"]
+    Verification.objects.filter(request=refused).update(next_check_at=timezone.now())
+    services.optout_request_verify(request_id=refused.pk)
+    assert "on this server's disk" in refused.verifications.get().detail
+
     wordings = {
         re.sub(r"\d{4}-\d\d-\d\d \d\d:\d\d", "<time>", v.result.replace(v.repository.canonical, "<repository>"))
-        for v in verifications
+        for v in [*verifications, refused.verifications.select_related("repository").get()]
     }
     assert wordings == {
         "<repository> could not be read: it does not exist, is not public, or its host did not answer. "
