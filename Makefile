@@ -20,8 +20,9 @@ $(STAMP): pyproject.toml requirements.lock
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c requirements.lock -e '.[dev]'
 	@touch $(STAMP)
 
+# The demo's repositories are on this disk (file://): `make run` allows local fetches unless told otherwise.
 run: $(STAMP)
-	@export DJANGO_DEBUG=$${DJANGO_DEBUG:-1}; \
+	@export DJANGO_DEBUG=$${DJANGO_DEBUG:-1} REPOSITORY_FETCH_ALLOW=$${REPOSITORY_FETCH_ALLOW-local}; \
 	$(BIN)/python manage.py migrate --noinput && \
 	$(BIN)/python manage.py demo && \
 	if [ -n "$$DATABASE_URL" ] && [ -n "$$CELERY_BROKER_URL" ]; then \
@@ -32,8 +33,11 @@ run: $(STAMP)
 		exec $(BIN)/python manage.py runserver 127.0.0.1:8000; \
 	fi
 
+# Tests read repositories on disk and from a git server on loopback (plain http): allowed here, explicitly;
+# the tests of the fetch policy itself set the default.
 test: $(STAMP)
-	@export DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} CELERY_BROKER_URL=$${CELERY_BROKER_URL:-$(TEST_BROKER_URL)}; \
+	@export DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} CELERY_BROKER_URL=$${CELERY_BROKER_URL:-$(TEST_BROKER_URL)} \
+		REPOSITORY_FETCH_ALLOW=$${REPOSITORY_FETCH_ALLOW-local,private,http}; \
 	$(BIN)/python scripts/check_services.py && \
 	DJANGO_DEBUG=1 $(BIN)/python -m pytest $(PYTEST_ARGS)
 
@@ -49,7 +53,8 @@ format: $(STAMP)
 BENCH ?= import_inventory
 bench: $(STAMP)
 	@test -f bench/$(BENCH).py || { echo "no bench/$(BENCH).py: choose one of $$(cd bench && ls *.py | grep -v common | sed 's/\.py//' | tr '\n' ' ')"; exit 2; }
-	@export DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} CELERY_BROKER_URL=$${CELERY_BROKER_URL:-$(TEST_BROKER_URL)}; \
+	@export DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} CELERY_BROKER_URL=$${CELERY_BROKER_URL:-$(TEST_BROKER_URL)} \
+		REPOSITORY_FETCH_ALLOW=$${REPOSITORY_FETCH_ALLOW-local,private,http}; \
 	$(BIN)/python scripts/check_services.py && $(BIN)/python bench/$(BENCH).py $(ARGS)
 
 # Rewrite the exact versions after changing pyproject.toml.

@@ -8,7 +8,7 @@ from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 
 from audits.models import RepositoryAudit, Scan
-from governance import git
+from governance import fetch_policy, git
 from governance.models import DatasetRepository, Repository
 
 logger = logging.getLogger(__name__)
@@ -33,7 +33,7 @@ def rescans_due(*, limit: int | None = None) -> list[Repository]:
         status=Scan.Status.FAILED,
         finished_at__gte=timezone.now() - timedelta(hours=settings.AUDITS_RESCAN_AFTER_HOURS),
     )
-    candidates = in_inventory.exclude(Exists(open_scan)).exclude(Exists(failed_lately))
+    candidates = _fetchable(in_inventory.exclude(Exists(open_scan)).exclude(Exists(failed_lately)))
 
     due: list[Repository] = list(
         candidates.filter(Q(audit__isnull=True) | Q(audit__verdict__isnull=True)).order_by("pk")[:limit]
@@ -47,6 +47,22 @@ def rescans_due(*, limit: int | None = None) -> list[Repository]:
     if len(due) < limit:
         due += _heads_moved(candidates.filter(audit__verdict__scan__scanner_version=version), limit - len(due))
     return due
+
+
+def _fetchable(repositories):
+    """Leave out what the fetch policy refuses by its URL alone (kept from before the policy, or before the operator
+    narrowed it), so such repositories are never fetched and never hold the front of the queue."""
+    allowed = fetch_policy.allowed_words()
+    refused = Q()
+    if fetch_policy.ALLOW_LOCAL not in allowed:
+        refused |= Q(clone_url__startswith="file:")
+    if fetch_policy.ALLOW_HTTP not in allowed:
+        refused |= Q(clone_url__startswith="http:")
+    if fetch_policy.ALLOW_PRIVATE not in allowed:
+        this_server = Q(host="localhost") | Q(host__endswith=".localhost")
+        literal = Q(host__regex=r"^[0-9.]+$") | Q(host__startswith="[")
+        refused |= (this_server | literal) & ~Q(host__in=fetch_policy.listed_hosts())
+    return repositories.exclude(refused) if refused else repositories
 
 
 def _heads_moved(candidates, limit: int) -> list[Repository]:

@@ -14,6 +14,7 @@ from audits.scanning import pipeline
 from audits.scanning.verdicts import FileEvidence, decision_for, verdict_facts
 from governance import git
 from governance.exceptions import GovernanceError
+from governance.fetch_policy import fetch_refusal
 from governance.identity import RepositoryParseError, parse_repository
 from governance.models import Dataset, DatasetRepository, Repository
 from governance.services import repository_from_ref
@@ -206,9 +207,14 @@ def _repository_from_source(source: str) -> Repository:
         elif source.startswith(("/", ".", "~")):
             raise ScanError(f"there is no directory {source}")
     try:
-        return repository_from_ref(ref=parse_repository(text))
+        repository = repository_from_ref(ref=parse_repository(text))
     except RepositoryParseError as error:
         raise ScanError(f"{source!r} is not a repository: {error}") from None
+    # The URL the scan will fetch (the row's, which may be older than this spelling), refused before any scan row.
+    refusal = fetch_refusal(repository.clone_url)
+    if refusal:
+        raise ScanError(f"{source!r} cannot be scanned: {refusal}")
+    return repository
 
 
 def decisions_refresh(*, repository: Repository | None = None, dataset: Dataset | None = None) -> int:

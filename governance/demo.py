@@ -21,6 +21,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from audits.scancode import license_text
+from governance.exceptions import GovernanceError
 from governance.git import local_repository_commit
 from governance.models import Dataset
 from governance.services import dataset_get_or_create, inventory_import_create, inventory_import_run
@@ -85,6 +86,14 @@ def _stack_style_inventory(path: Path, local_repositories: list[Path], *, seed: 
 
 def demo_load() -> DemoSummary:
     """Create the demo datasets, repositories, inventories, six weeks of history and an admin account; idempotent."""
+    from governance.fetch_policy import local_allowed
+
+    if not local_allowed():
+        # Its repositories are on this disk: without `local`, every request and scan would be refused.
+        raise GovernanceError(
+            "the demo's git repositories are local (file://), which the fetch policy refuses: "
+            "set REPOSITORY_FETCH_ALLOW=local to load it (`make run` does this unless REPOSITORY_FETCH_ALLOW is set)"
+        )
     root = Path(settings.DATA_DIR) / "demo"
     repositories_dir = root / "repositories"
     summary = DemoSummary(repositories_dir=repositories_dir)

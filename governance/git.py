@@ -2,7 +2,9 @@
 
 Every call runs with hooks disabled, no prompts, no system or user configuration
 and a time limit, so a hostile or unreachable repository cannot hang or run code
-in a worker.
+in a worker. Every fetch first goes through the outbound fetch policy
+(governance/fetch_policy.py), which refuses internal targets and pins the fetch to
+the addresses it checked.
 """
 
 import contextlib
@@ -41,18 +43,25 @@ class GitCommandFailed(GitError):
         self.stderr = stderr
 
 
+class FetchRefused(GitError):
+    """The fetch policy (governance/fetch_policy.py) does not allow this URL: nothing was fetched, and
+    trying again soon changes nothing."""
+
+    code = "fetch_refused"
+
+
 class GitTimedOut(GitError):
     """git ran past its time limit and was stopped, together with every process it started."""
 
 
 def _git_environment() -> dict[str, str]:
+    # GIT_SSH_COMMAND among them: it would override the core.sshCommand a fetch plan sets (fetch_policy.py).
     environment = {key: value for key, value in os.environ.items() if not key.startswith("GIT_")}
     environment.update(
         GIT_TERMINAL_PROMPT="0",
         GIT_CONFIG_NOSYSTEM="1",
         GIT_CONFIG_GLOBAL=os.devnull,
         GIT_ASKPASS="/bin/false",
-        GIT_SSH_COMMAND="ssh -oBatchMode=yes -oStrictHostKeyChecking=accept-new",
         GIT_AUTHOR_NAME="Dataset governance",
         GIT_AUTHOR_EMAIL="governance@localhost",
         GIT_COMMITTER_NAME="Dataset governance",
@@ -172,12 +181,13 @@ def proof_file_fetch(
     _proof_path_checked(path)
     if max_bytes < 0:
         raise GitError("the proof file size limit cannot be negative")
+    plan = _fetch_plan(clone_url)
     deadline = time.monotonic() + timeout
     # blob:limit=N leaves out blobs of N bytes and more; a file of exactly max_bytes is still wanted.
     blob_filter = f"blob:limit={max_bytes + 1}"
     try:
         with TemporaryDirectory(prefix="governance-proof-") as scratch:
-            commit = _filtered_fetch(clone_url, remote, blob_filter=blob_filter, deadline=deadline, scratch=scratch)
+            commit = _filtered_fetch(plan, remote, blob_filter=blob_filter, deadline=deadline, scratch=scratch)
             blob_sha = _regular_file_blob(
                 _git_before(deadline, "--literal-pathspecs", "ls-tree", "-z", commit, "--", path, cwd=scratch),
                 path,
@@ -233,12 +243,11 @@ def tree_blobs_list(clone_url: str, *, ref: str | None = None, timeout: float = 
     """
     remote = _remote_url_checked(clone_url)
     ref = _ref_checked(ref)
+    plan = _fetch_plan(clone_url)
     deadline = time.monotonic() + timeout
     try:
         with TemporaryDirectory(prefix="governance-tree-") as scratch:
-            commit = _filtered_fetch(
-                clone_url, remote, blob_filter="blob:none", deadline=deadline, scratch=scratch, ref=ref
-            )
+            commit = _filtered_fetch(plan, remote, blob_filter="blob:none", deadline=deadline, scratch=scratch, ref=ref)
             # The scratch repository has no remote to fall back on, so `-l` cannot fetch a missing blob
             # to learn its size (with one, it would fetch every blob, one at a time): it says "BAD".
             listing = _git_before(deadline, "ls-tree", "-r", "-l", "-z", commit, cwd=scratch)
@@ -250,11 +259,12 @@ def tree_blobs_list(clone_url: str, *, ref: str | None = None, timeout: float = 
 def remote_head(clone_url: str, *, timeout: float = 30) -> str:
     """The commit SHA of the remote's HEAD (`git ls-remote URL HEAD`), classified the same way."""
     remote = _remote_url_checked(clone_url)
+    plan = _fetch_plan(clone_url)
     try:
         # An empty working directory, so no repository's configuration around the caller applies.
         with TemporaryDirectory(prefix="governance-remote-") as scratch:
             listing = git_run(
-                *_transport_options(remote, timeout), "ls-remote", clone_url, "HEAD", cwd=scratch, timeout=timeout
+                *_transport_options(plan, timeout), "ls-remote", plan.url, "HEAD", cwd=scratch, timeout=timeout
             )
     except GitTimedOut:
         raise _timeout_failure(remote, timeout) from None
@@ -281,6 +291,13 @@ def _remote_url_checked(clone_url: str) -> SplitResult:
     if remote.scheme == "file" and not remote.path.strip("/"):
         raise GitError("the repository URL names no path")
     return remote
+
+
+def _fetch_plan(clone_url: str):
+    """The policy's verdict on `clone_url` and the pinned way to fetch it; FetchRefused when it may not be fetched."""
+    from governance.fetch_policy import fetch_plan
+
+    return fetch_plan(clone_url)
 
 
 def _proof_path_checked(path: str) -> None:
@@ -320,7 +337,7 @@ def _ref_checked(ref: str | None) -> str | None:
 
 
 def _filtered_fetch(
-    clone_url: str,
+    plan,
     remote: SplitResult,
     *,
     blob_filter: str,
@@ -328,7 +345,7 @@ def _filtered_fetch(
     scratch: str,
     ref: str | None = None,
 ) -> str:
-    """Fetch one commit of `clone_url` and its trees into a new bare repository at `scratch`; return its SHA."""
+    """Fetch one commit of the planned URL and its trees into a new bare repository at `scratch`; return its SHA."""
     _git_before(deadline, "init", "--quiet", "--bare", ".", cwd=scratch)
     try:
         # The remote exists only in this command's configuration, already registered as a promisor
@@ -336,9 +353,9 @@ def _filtered_fetch(
         # the local reads that follow can never fall back to fetching the blobs the filter left out.
         _git_before(
             deadline,
-            *_transport_options(remote, deadline - time.monotonic()),
+            *_transport_options(plan, deadline - time.monotonic()),
             "-c",
-            f"remote.origin.url={clone_url}",
+            f"remote.origin.url={plan.url}",
             "-c",
             "remote.origin.promisor=true",
             "-c",
@@ -351,7 +368,7 @@ def _filtered_fetch(
             "--no-tags",
             "--no-recurse-submodules",
             f"--filter={blob_filter}",
-            *_upload_pack_options(remote),
+            *_upload_pack_options(plan.scheme),
             "origin",
             ref or "HEAD",
             cwd=scratch,
@@ -363,18 +380,18 @@ def _filtered_fetch(
     return _git_before(deadline, "rev-parse", "--verify", "FETCH_HEAD^{commit}", cwd=scratch).decode().strip()
 
 
-def _transport_options(remote: SplitResult, timeout: float) -> list[str]:
-    if remote.scheme == "file":
-        # git ≥ 2.38 refuses the file protocol in some contexts unless allowed outright.
-        return ["-c", "protocol.file.allow=always"]
-    if remote.scheme in ("http", "https"):
+def _transport_options(plan, timeout: float) -> list[str]:
+    # The plan allows this URL's protocol alone (file:// included, which git ≥ 2.38 otherwise refuses in some
+    # contexts) and pins the checked addresses.
+    options = list(plan.options)
+    if plan.scheme in ("http", "https"):
         # curl gives up by itself on a transfer that stalls, instead of waiting to be killed.
-        return ["-c", "http.lowSpeedLimit=1000", "-c", f"http.lowSpeedTime={max(1, round(timeout))}"]
-    return []
+        options += ["-c", "http.lowSpeedLimit=1000", "-c", f"http.lowSpeedTime={max(1, round(timeout))}"]
+    return options
 
 
-def _upload_pack_options(remote: SplitResult) -> list[str]:
-    if remote.scheme == "file":
+def _upload_pack_options(scheme: str) -> list[str]:
+    if scheme == "file":
         # git runs a local upload-pack without our `-c` settings (GIT_CONFIG_PARAMETERS is cleared for it),
         # so its filter support has to be switched on in its own command line.
         return ["--upload-pack=git -c uploadpack.allowFilter=true upload-pack"]
@@ -478,10 +495,11 @@ def snapshot_fetch(
     ref = _ref_checked(ref)
     if max_blob_bytes < 0:
         raise GitError("the blob size limit cannot be negative")
+    plan = _fetch_plan(clone_url)
     Path(into).mkdir(parents=True, exist_ok=True)
     try:
         return _filtered_fetch(
-            clone_url,
+            plan,
             remote,
             blob_filter=f"blob:limit={max_blob_bytes + 1}",
             deadline=time.monotonic() + timeout,

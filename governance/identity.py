@@ -19,6 +19,7 @@ _MESSAGE_INPUT_LENGTH = 80
 
 _GIT_SCHEMES = {"https", "http", "ssh", "git", "git+ssh", "ssh+git", "git+https", "file"}
 _SSH_SCHEMES = {"ssh", "git+ssh", "ssh+git"}
+_WEB_DEFAULT_PORTS = {"https": 443, "http": 80}
 # No nested groups here: whatever follows owner/name is a page inside the repository.
 _TWO_LEVEL_HOSTS = {"github.com", "bitbucket.org", "codeberg.org", "gitea.com", "git.sr.ht"}
 # These forges redirect any casing of a path to the one repository; sourcehut does not.
@@ -68,18 +69,27 @@ class RepositoryRef:
 
     host: str  # lower-case, without port or "www."; "file" for a local repository
     path: str  # "owner/name", "group/sub/project"; local: absolute path without "/"
-    clone_url: str  # what git fetches
+    clone_url: str  # what git fetches: the spelling's own scheme and port on a self-hosted host
+    # A self-hosted web server on another port than its scheme's (https://h:8443/…) is another server: its
+    # port is part of the identity ("h:8443/a/b"). Forges ignore ports; ssh:// and git:// ports only reach
+    # the same repositories another way, so they stay in the clone URL only.
+    port: str = ""
 
     @property
     def canonical(self) -> str:
         if self.host == "file":
             return f"file:///{self.path}"
-        return f"{self.host}/{self.path}"
+        return f"{self.authority}/{self.path}"
 
     @property
     def namespace(self) -> str:
         owner = self.path.rpartition("/")[0]
-        return f"file:///{owner}" if self.host == "file" else f"{self.host}/{owner}"
+        return f"file:///{owner}" if self.host == "file" else f"{self.authority}/{owner}"
+
+    @property
+    def authority(self) -> str:
+        """The host as the canonical name starts: `host`, or `host:port` for a server on its own port."""
+        return f"{self.host}:{self.port}" if self.port else self.host
 
     @property
     def name(self) -> str:
@@ -91,6 +101,17 @@ class _Location(NamedTuple):
     host: str  # checked and lower-case; "file" for local paths
     port: str
     segments: list[str]
+    user: str = ""  # an ssh:// URL's user name (git@), kept for its clone URL
+
+    @property
+    def identity_port(self) -> str:
+        """The port that makes another server of the same host: a web port other than the scheme's default."""
+        if not self.port or self.host in _WELL_KNOWN_HOSTS or self.host == "file":
+            return ""
+        scheme = self.scheme.removeprefix("git+") or "https"  # a bare host:port/path is read over https
+        if scheme not in _WEB_DEFAULT_PORTS or int(self.port) == _WEB_DEFAULT_PORTS[scheme]:
+            return ""
+        return str(int(self.port))
 
 
 def parse_repository(text: str) -> RepositoryRef:
@@ -156,7 +177,7 @@ def _repository_parsed(text: object) -> RepositoryRef:
     path = "/".join(segments)
     if host in _CASE_INSENSITIVE_HOSTS:
         path = path.lower()
-    return RepositoryRef(host=host, path=path, clone_url=_clone_url(location, path))
+    return RepositoryRef(host=host, path=path, clone_url=_clone_url(location, path), port=location.identity_port)
 
 
 def _ends_in_git(name: str) -> bool:
@@ -192,7 +213,8 @@ def parse_namespace(text: str) -> str:
         return f"file:///{path}"
     if host in _CASE_INSENSITIVE_HOSTS:
         path = path.lower()
-    return f"{host}/{path}"
+    port = location.identity_port
+    return f"{host}:{port}/{path}" if port else f"{host}/{path}"
 
 
 def _checked_text(text: object) -> str:
@@ -235,7 +257,8 @@ def _locate(text: str) -> _Location:
     if at and (scheme not in _SSH_SCHEMES or ":" in userinfo):
         _refuse_credentials(text)
     host, port = _split_port(text, hostport)
-    return _Location(scheme, _checked_host(text, host), port, _segments(text, path))
+    user = userinfo if at and scheme in _SSH_SCHEMES else ""
+    return _Location(scheme, _checked_host(text, host), port, _segments(text, path), user)
 
 
 def _locate_schemeless(text: str) -> _Location:
@@ -347,11 +370,17 @@ def _clone_url(location: _Location, path: str) -> str:
     scheme = location.scheme.removeprefix("git+")
     # sourcehut answers 404 to clone URLs ending in ".git"; other forges accept them.
     suffix = "" if location.host == "git.sr.ht" else ".git"
-    # Forges serve https on the default port; a self-hosted server is reached as typed.
-    if location.host in _WELL_KNOWN_HOSTS or scheme not in ("http", "https"):
+    # Forges serve https on the default port; a self-hosted server is reached as typed, port included.
+    if location.host in _WELL_KNOWN_HOSTS:
         return f"https://{location.host}/{path}{suffix}"
     port = f":{location.port}" if location.port else ""
-    return f"{scheme}://{location.host}{port}/{path}{suffix}"
+    if scheme in ("http", "https", "git"):
+        return f"{scheme}://{location.host}{port}/{path}{suffix}"
+    if scheme in _SSH_SCHEMES:
+        user = f"{location.user}@" if location.user else ""
+        return f"ssh://{user}{location.host}{port}/{path}{suffix}"
+    # scp-style (git@host:owner/name) and a bare host[:port]/path: https, which needs no key.
+    return f"https://{location.host}{port}/{path}{suffix}"
 
 
 def _quote(text: str) -> str:

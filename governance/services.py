@@ -11,6 +11,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from governance.exceptions import GovernanceError
+from governance.fetch_policy import FetchScreen
 from governance.identity import RepositoryParseError, RepositoryRef, parse_repository
 from governance.inventory_files import InventoryFile, InventoryFileError
 from governance.models import (
@@ -26,6 +27,8 @@ logger = logging.getLogger(__name__)
 
 # Spellings an import remembers (≈100 bytes each), so repeated rows skip parsing and the database.
 REMEMBERED_SPELLINGS = 500_000
+# How long one import may spend looking up the hosts it names (fetch policy); later hosts are checked at fetch time.
+IMPORT_LOOKUP_SECONDS = 60.0
 # An import whose worker has not reported for this long is taken as lost.
 IMPORT_STALE_AFTER = timedelta(minutes=15)
 
@@ -212,7 +215,8 @@ def _inventory_import_read(inventory_import: InventoryImport, *, on_row_error, o
     inventory_file = InventoryFile(inventory_import.source_path)
     batch = _InventoryBatch(inventory_import.dataset)
     written: dict[str, str] = {}  # spelling → commit already sent to the database in this import
-    refused: dict[str, str] = {}  # spelling → why it is not a repository
+    refused: dict[str, str] = {}  # spelling → why it is not a repository, or why it may not be fetched
+    screen = FetchScreen(budget_seconds=IMPORT_LOOKUP_SECONDS)
     counts = {"rows_read": 0, "rows_failed": 0, "repositories_added": 0, "repositories_updated": 0}
     new_errors: list[list] = []
 
@@ -260,6 +264,14 @@ def _inventory_import_read(inventory_import: InventoryImport, *, on_row_error, o
                 refused.clear()
             refused[text] = str(error)
             refuse(item.row, str(error))
+            return
+        # A repository the workers may never read would only fail every scan: refused with its row.
+        refusal = screen.refusal(ref.clone_url)
+        if refusal:
+            if len(refused) >= REMEMBERED_SPELLINGS // 10:
+                refused.clear()
+            refused[text] = refusal
+            refuse(item.row, refusal)
             return
         if len(written) >= REMEMBERED_SPELLINGS:
             written.clear()
@@ -309,6 +321,7 @@ def inventory_add(*, dataset: Dataset, items: list) -> dict:
     from governance.inventory_files import normalize_commit
 
     batch = _InventoryBatch(dataset)
+    screen = FetchScreen()
     results = []
     for item in items:
         text, commit = (item.get("repository"), item.get("commit")) if isinstance(item, dict) else (item, None)
@@ -317,13 +330,17 @@ def inventory_add(*, dataset: Dataset, items: list) -> dict:
             problem = 'an entry needs a repository: a string, or {"repository": ..., "commit": ...}'
         else:
             commit, problem = normalize_commit(commit)
+        code = "invalid"
         if problem is None:
             try:
                 ref = parse_repository(text)
             except RepositoryParseError as error:
                 problem = str(error)
+            else:
+                if problem := screen.refusal(ref.clone_url):
+                    code = "fetch_refused"
         if problem:
-            results.append({"input": item, "error": {"code": "invalid", "detail": problem}})
+            results.append({"input": item, "error": {"code": code, "detail": problem}})
             continue
         batch.add(ref, commit)
         results.append({"input": item, "repository": ref.canonical})

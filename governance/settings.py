@@ -223,6 +223,16 @@ SPECTACULAR_SETTINGS = {
 # Inventory import: rows per database round trip.
 INVENTORY_BATCH_SIZE = env_int("INVENTORY_BATCH_SIZE", 5000, minimum=1)
 
+# What git may fetch besides https, ssh and git URLs of public hosts (governance/fetch_policy.py): `local`
+# (file://), `private` (loopback and private addresses, IP literals), `http` (plain http); and host names that
+# may resolve to private addresses (a forge on the internal network).
+REPOSITORY_FETCH_ALLOW = [word.lower() for word in env_list("REPOSITORY_FETCH_ALLOW", [])]
+if unknown_fetch_allow := set(REPOSITORY_FETCH_ALLOW) - {"local", "private", "http"}:
+    raise ImproperlyConfigured(
+        f"REPOSITORY_FETCH_ALLOW names {sorted(unknown_fetch_allow)[0]!r}: use a comma list of local, private, http"
+    )
+REPOSITORY_FETCH_HOSTS = [host.lower().strip("[]").rstrip(".") for host in env_list("REPOSITORY_FETCH_HOSTS", [])]
+
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", default=not DEBUG)
 CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", default=not DEBUG)

@@ -16,7 +16,10 @@ class ReadOnlyInline(admin.TabularInline):
 
 class VerificationInline(ReadOnlyInline):
     model = Verification
-    fields = ["repository", "namespace", "proof_repository", "method", "state", "attempts", "result", "verified_at"]
+    fields = [
+        *("repository", "namespace", "proof_repository", "proof_url", "method", "state", "attempts", "result"),
+        *("detail", "verified_at"),
+    ]
     readonly_fields = fields
 
 

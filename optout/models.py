@@ -97,10 +97,16 @@ class Verification(models.Model):
         related_name="+",
         help_text="Where the proof file is read (none for an administrative decision)",
     )
+    proof_url = models.CharField(
+        max_length=1200, blank=True, help_text="The URL the proof is read from: the one the owner submitted"
+    )
     method = models.CharField(max_length=20, choices=Method.choices, default=Method.PROOF_FILE)
     state = models.CharField(max_length=20, choices=State.choices, default=State.PENDING, db_index=True)
     attempts = models.PositiveIntegerField(default=0)
     result = models.CharField(max_length=500, blank=True, help_text="The last check's outcome, as shown to the owner")
+    detail = models.CharField(
+        max_length=500, blank=True, help_text="Why the last check could not read the repository: maintainers only"
+    )
     evidence = models.JSONField(default=dict, blank=True, help_text="commit, checked_at, url of a successful proof")
     last_checked_at = models.DateTimeField(null=True, blank=True)
     last_check_seconds = models.FloatField(null=True, blank=True, help_text="How long the last git read took")
@@ -126,6 +132,15 @@ class Verification(models.Model):
     @property
     def scope(self) -> str:
         return "repository" if self.repository_id else "namespace"
+
+    @property
+    def public_state(self) -> str:
+        """The state as the owner's status page shows it: a proof not read yet is awaited, whatever kept it unread
+        (a closed port, a missing repository), so the page cannot be used to probe hosts."""
+        return self.State.PENDING if self.state in self.WAITING_STATES else self.state
+
+    def get_public_state_display(self) -> str:
+        return self.State(self.public_state).label
 
 
 class Exclusion(models.Model):

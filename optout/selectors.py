@@ -65,7 +65,8 @@ class StatusPage:
     def fingerprint(self) -> str:
         """Changes whenever anything the page shows about the proofs changes."""
         parts = [self.request.state] + [
-            f"{v.pk}:{v.state}:{v.last_checked_at.isoformat() if v.last_checked_at else ''}" for v in self.verifications
+            f"{v.pk}:{v.public_state}:{v.last_checked_at.isoformat() if v.last_checked_at else ''}"
+            for v in self.verifications
         ]
         return "|".join(parts)
 

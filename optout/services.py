@@ -2,6 +2,7 @@
 
 import hashlib
 import hmac
+import logging
 import secrets
 import time
 from dataclasses import dataclass
@@ -15,7 +16,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from governance.exceptions import GovernanceError
-from governance.git import GitError, GitUnreachable, proof_file_fetch
+from governance.git import FetchRefused, GitError, proof_file_fetch
 from governance.identity import RepositoryParseError
 from governance.models import Dataset
 from governance.services import repository_from_ref
@@ -25,9 +26,11 @@ from optout.models import OptOutRequest, RequestEvent, Verification
 from optout.ratelimits import RateLimited, ip_hash, limit_check
 from optout.targets import namespace_preview, repositories_preview
 
+logger = logging.getLogger(__name__)
 State = OptOutRequest.State
 PROOF_FILE = ".dataset-opt-out"
-# Unreachable hosts are retried sooner than missing proofs, backing off up to the regular recheck.
+# Repositories git could not read (any cause) are retried sooner than missing proofs, backing off up to the
+# regular recheck.
 UNREACHABLE_BACKOFF = [timedelta(minutes=minutes) for minutes in (1, 2, 5, 10, 30)]
 # How long a queued check owns its verification before the sweep may queue it again.
 CHECK_LEASE = timedelta(minutes=10)
@@ -105,6 +108,8 @@ def optout_request_submit(
         preview = repositories_preview(repositories_text, limit=settings.OPTOUT_MAX_REPOSITORIES)
         if preview.problems:
             problem = preview.problems[0]
+            if problem.refused:
+                raise GovernanceError(f"Line {problem.line}: {problem.message}")
             raise GovernanceError(f"Line {problem.line} is not a repository: {problem.message}")
         if preview.too_many:
             raise GovernanceError(
@@ -145,6 +150,8 @@ def optout_request_submit(
                 repository=None if target_namespace else proof_repository_row,
                 namespace=target_namespace or "",
                 proof_repository=proof_repository_row,
+                # What this owner pasted, not whichever clone URL the repository's row was first given.
+                proof_url=ref.clone_url,
             )
         covered = (
             f"everything under {canonical_namespace}" if canonical_namespace else _count(len(targets), "repository")
@@ -256,6 +263,18 @@ def optout_request_verify_now(*, request: OptOutRequest, ip: str | None = None) 
         transaction.on_commit(lambda: optout_request_verify_task.delay(request.pk))
 
 
+def _unread_result(canonical: str, next_check) -> str:
+    """What the owner's status page says when git could not read the repository, whatever the cause.
+
+    One wording for a missing path, a host that refused or never answered, a port that is not git, a refused
+    address: anyone may file a request, so the page must not tell them which of these a host is.
+    """
+    return (
+        f"{canonical} could not be read: it does not exist, is not public, or its host did not answer. "
+        f"Next try: {next_check:%Y-%m-%d %H:%M} UTC."
+    )
+
+
 def _proof_matches(content: bytes, token: str) -> bool:
     # Constant time, so response timing cannot be used to guess a token byte by byte.
     return hmac.compare_digest(content.strip(), token.encode())
@@ -270,18 +289,20 @@ def verification_check(*, verification_id: int) -> Verification:
     now = timezone.now()
     started = time.monotonic()
     repository = verification.proof_repository
+    unread = ""  # why git could not read the repository: for maintainers and logs, never for the status page
     try:
-        proof = proof_file_fetch(repository.clone_url, path=PROOF_FILE, timeout=settings.OPTOUT_GIT_TIMEOUT_SECONDS)
-    except GitUnreachable as error:
-        backoff = UNREACHABLE_BACKOFF[min(verification.attempts, len(UNREACHABLE_BACKOFF) - 1)]
-        outcome = (
-            Verification.State.UNREACHABLE,
-            f"Could not reach {repository.canonical}: {error}",
-            now + backoff,
-            {},
+        proof = proof_file_fetch(
+            verification.proof_url or repository.clone_url, path=PROOF_FILE, timeout=settings.OPTOUT_GIT_TIMEOUT_SECONDS
         )
+    except FetchRefused as error:  # a row from before the policy, or a name that now resolves inside
+        unread = str(error)
+        outcome = (Verification.State.PENDING, None, None, {})
     except GitError as error:
-        outcome = (Verification.State.PENDING, f"Could not read {repository.canonical}: {error}", None, {})
+        # Missing, private, not git, a closed port or a silent one: one state and one schedule for all, so that
+        # the status page cannot be used to tell them apart.
+        backoff = UNREACHABLE_BACKOFF[min(verification.attempts, len(UNREACHABLE_BACKOFF) - 1)]
+        unread = str(error)
+        outcome = (Verification.State.UNREACHABLE, None, now + backoff, {})
     else:
         short = proof.commit[:12]
         if proof.content is not None and _proof_matches(proof.content, request.proof_token):
@@ -317,6 +338,9 @@ def verification_check(*, verification_id: int) -> Verification:
     seconds = time.monotonic() - started
     if next_check is None and state != Verification.State.VERIFIED:
         next_check = now + timedelta(minutes=settings.OPTOUT_RECHECK_MINUTES)
+    if unread:
+        logger.info("proof check %s: %s could not be read: %s", verification_id, repository.canonical, unread)
+        result = _unread_result(repository.canonical, next_check)
 
     with transaction.atomic():
         verification = Verification.objects.select_for_update().select_related("request").get(pk=verification_id)
@@ -324,6 +348,7 @@ def verification_check(*, verification_id: int) -> Verification:
             return verification  # another worker or a withdrawal got there first
         verification.state = state
         verification.result = result
+        verification.detail = unread[:500]
         verification.attempts += 1
         verification.last_checked_at = now
         verification.last_check_seconds = seconds
@@ -601,7 +626,11 @@ def optout_request_reinclusion_verify(*, request_id: int) -> OptOutRequest:
             missing.append(verification.target)  # administrative: only a maintainer lifts it
             continue
         try:
-            proof = proof_file_fetch(repository.clone_url, path=PROOF_FILE, timeout=settings.OPTOUT_GIT_TIMEOUT_SECONDS)
+            proof = proof_file_fetch(
+                verification.proof_url or repository.clone_url,
+                path=PROOF_FILE,
+                timeout=settings.OPTOUT_GIT_TIMEOUT_SECONDS,
+            )
         except GitError:
             missing.append(verification.target)
             continue

@@ -2,6 +2,7 @@
 
 from dataclasses import dataclass, field
 
+from governance.fetch_policy import FetchScreen
 from governance.identity import RepositoryParseError, RepositoryRef, parse_namespace, parse_repository
 
 # Markdown and chat bullets people paste lists with.
@@ -13,6 +14,7 @@ class LineProblem:
     line: int
     text: str
     message: str
+    refused: bool = False  # a repository, but one the fetch policy does not let the portal read
 
 
 @dataclass
@@ -32,6 +34,7 @@ class RepositoryPreview:
 def repositories_preview(text: str, *, limit: int) -> RepositoryPreview:
     """Parse one repository per line; blank lines and `#` comments are skipped, duplicates merged."""
     preview = RepositoryPreview()
+    screen = FetchScreen()
     seen: dict[str, int] = {}
     for number, raw in enumerate(text.splitlines(), start=1):
         line = raw.strip()
@@ -47,6 +50,11 @@ def repositories_preview(text: str, *, limit: int) -> RepositoryPreview:
             continue
         if ref.canonical in seen:
             preview.duplicates.append((number, shown, ref.canonical))
+            continue
+        # Refused now, with the reason, rather than filed and then never readable.
+        refusal = screen.refusal(ref.clone_url)
+        if refusal:
+            preview.problems.append(LineProblem(number, shown, refusal, refused=True))
             continue
         seen[ref.canonical] = number
         preview.repositories.append(ref)
@@ -67,4 +75,7 @@ def namespace_preview(namespace_text: str, proof_repository_text: str) -> tuple[
             f"The proof repository {proof.canonical} is not under {namespace}: "
             f"commit the proof to a repository inside the namespace you opt out"
         )
+    refusal = FetchScreen().refusal(proof.clone_url)
+    if refusal:
+        raise RepositoryParseError(f"Proof repository: {refusal}")
     return namespace, proof

@@ -28,6 +28,45 @@ def tasks_run_inline(request):
     celery_app.conf.task_always_eager = previous
 
 
+LOOPBACK_NAMES = ("localhost", "ip6-localhost", "ip6-loopback")
+
+
+@pytest.fixture(autouse=True)
+def names_resolve_on_loopback_only():
+    """The fetch policy looks names up (governance/fetch_policy.py): in tests only loopback names resolve, from
+    /etc/hosts, so no query leaves the machine; any other name fails as if it did not exist."""
+    from unittest import mock
+
+    from governance import fetch_policy
+
+    real = fetch_policy.addresses_resolved
+
+    def resolved(host, port):
+        if host.lower().rstrip(".") not in LOOPBACK_NAMES:
+            raise OSError(f"{host}: tests resolve only loopback names")
+        return real(host, port)
+
+    with mock.patch.object(fetch_policy, "addresses_resolved", autospec=True, side_effect=resolved) as resolver:
+        yield resolver
+
+
+@pytest.fixture
+def resolves(names_resolve_on_loopback_only):
+    """resolves({"git.corp.test": ["10.0.0.5"]}): what names resolve to for this test; the others do not resolve."""
+    import ipaddress
+
+    def set_answers(answers: dict[str, list[str]]):
+        def resolved(host, port):
+            if host not in answers:
+                raise OSError(f"{host}: no such name")
+            return [ipaddress.ip_address(address) for address in answers[host]]
+
+        names_resolve_on_loopback_only.side_effect = resolved
+        return names_resolve_on_loopback_only
+
+    return set_answers
+
+
 @pytest.fixture(autouse=True)
 def cache_cleared():
     """Nothing cached by one test (throttle counts, reports) reaches the next."""

@@ -64,8 +64,10 @@ def _cgi_environment(root: Path, environ, body: bytes) -> dict[str, str]:
     return cgi_environment
 
 
-def _git_http_backend(root: Path):
+def _git_http_backend(root: Path, seen: list[str] | None = None):
     def application(environ, start_response) -> Iterable[bytes]:
+        if seen is not None:
+            seen.append(environ.get("PATH_INFO", ""))
         body = _request_body(environ)
         backend = subprocess.Popen(
             ["git", "http-backend"],
@@ -108,12 +110,15 @@ def _git_http_backend(root: Path):
 
 
 @contextlib.contextmanager
-def serve_git_over_http(root: Path) -> Iterator[str]:
-    """Serve every repository under `root` at http://127.0.0.1:PORT/<path below root>; yield that base URL."""
+def serve_git_over_http(root: Path, *, seen: list[str] | None = None) -> Iterator[str]:
+    """Serve every repository under `root` at http://127.0.0.1:PORT/<path below root>; yield that base URL.
+
+    `seen`, when given, collects the path of every request the server answered.
+    """
     server = make_server(
         "127.0.0.1",
         0,
-        _git_http_backend(Path(root)),
+        _git_http_backend(Path(root), seen),
         server_class=_ThreadingWSGIServer,
         handler_class=_QuietRequestHandler,
     )

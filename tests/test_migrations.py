@@ -82,3 +82,24 @@ def test_existing_license_decisions_get_the_name_the_check_looks_up():
 
     apps = migrated_to(("audits", "0004_license_exclusion_lookup"))
     assert apps.get_model("audits", "DatasetDecision").objects.get(pk=decision.pk).target == "github.com/acme/gpl"
+
+
+def test_existing_proof_checks_keep_reading_the_clone_url_they_always_read():
+    apps = migrated_to(("optout", "0005_exclusion_lookup"))
+    Repository = apps.get_model("governance", "Repository")
+    OptOutRequest = apps.get_model("optout", "OptOutRequest")
+    Verification = apps.get_model("optout", "Verification")
+    repository = Repository.objects.create(
+        canonical="git.example.org/team/tool",
+        host="git.example.org",
+        namespace="git.example.org/team",
+        clone_url="https://git.example.org/team/tool.git",
+    )
+    request = OptOutRequest.objects.create(state="awaiting_proof", proof_token="token-proof-url")
+    by_owner = Verification.objects.create(request=request, repository=repository, proof_repository=repository)
+    administrative = Verification.objects.create(request=request, repository=repository, method="administrative")
+
+    apps = migrated_to(("optout", "0006_proof_url"))
+    Verification = apps.get_model("optout", "Verification")
+    assert Verification.objects.get(pk=by_owner.pk).proof_url == "https://git.example.org/team/tool.git"
+    assert Verification.objects.get(pk=administrative.pk).proof_url == ""

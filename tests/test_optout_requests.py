@@ -204,7 +204,8 @@ def test_an_unreachable_host_is_retried_soon_and_never_counts_as_a_failed_proof(
     verify_all(request)
     verification = request.verifications.get()
     assert verification.state == Verification.State.UNREACHABLE
-    assert "Could not reach" in verification.result
+    assert "could not be read" in verification.result and "connection" not in verification.result
+    assert "could not be reached (the connection" in verification.detail  # the cause, for maintainers
     assert verification.next_check_at <= timezone.now() + timedelta(minutes=1, seconds=5)
     verify_all(request)
     verification.refresh_from_db()
@@ -390,7 +391,8 @@ def test_a_proof_is_read_over_http_from_a_server_on_loopback(make_repository, tm
         verify_all(request)
     verification = request.verifications.get()
     assert verification.state == Verification.State.VERIFIED, verification.result
-    assert verification.repository.canonical == "127.0.0.1/http-owner/lib"
+    # A self-hosted server's port is part of its identity.
+    assert verification.repository.canonical == f"127.0.0.1:{base_url.rsplit(':', 1)[1]}/http-owner/lib"
     assert Exclusion.objects.get().repository == verification.repository
 
 

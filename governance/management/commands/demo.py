@@ -1,13 +1,17 @@
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
 from governance.demo import demo_load
+from governance.exceptions import GovernanceError
 
 
 class Command(BaseCommand):
     help = "Load demo data made on the spot: datasets, inventories and local git repositories with real licenses."
 
     def handle(self, *args, **options):
-        summary = demo_load()
+        try:
+            summary = demo_load()
+        except GovernanceError as error:
+            raise CommandError(str(error)) from None
         self.stdout.write(
             f"Demo data ready: datasets {', '.join(summary.datasets)}; {summary.rows_read:,} inventory rows read, "
             f"{summary.rows_refused} refused on purpose (see Admin → Inventory imports).\n"
