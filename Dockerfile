@@ -1,4 +1,4 @@
-# One image for web, worker and beat (see docker-compose.yml).
+# One image for web, the workers and beat (see docker-compose.yml).
 #
 # Pinned to amd64: scancode-toolkit's native helpers (typecode-libmagic, extractcode-7z,
 # extractcode-libarchive) are published as x86_64 Linux wheels only. On arm64 hosts the

@@ -26,7 +26,7 @@ run: $(STAMP)
 	$(BIN)/python manage.py migrate --noinput && \
 	$(BIN)/python manage.py demo && \
 	if [ -n "$$DATABASE_URL" ] && [ -n "$$CELERY_BROKER_URL" ]; then \
-		echo "PostgreSQL and Redis configured: web, worker and beat at http://127.0.0.1:8000 (Ctrl-C stops all)"; \
+		echo "PostgreSQL and Redis configured: web, the workers (one per queue) and beat at http://127.0.0.1:8000 (Ctrl-C stops all)"; \
 		PATH="$(CURDIR)/$(BIN):$$PATH" exec $(BIN)/honcho start; \
 	else \
 		echo "Embedded mode (SQLite, tasks inline): http://127.0.0.1:8000 (Ctrl-C stops)"; \

@@ -66,6 +66,8 @@ def main() -> None:
     queue = f"bench-{uuid.uuid4().hex[:8]}"
     limits = {
         "CELERY_TASK_DEFAULT_QUEUE": queue,
+        "PROOF_CHECKS_QUEUE": f"{queue}-proofs",
+        "PROOF_CHECKS_NOW_QUEUE": f"{queue}-proofs-now",
         "OPTOUT_SUBMISSIONS_PER_EMAIL_PER_DAY": "1000000",
         "OPTOUT_SUBMISSIONS_PER_IP_PER_HOUR": "1000000",
         "OPTOUT_VERIFY_INTERVAL_SECONDS": "0",
@@ -99,7 +101,7 @@ def main() -> None:
                 "governance",
                 "worker",
                 "-Q",
-                queue,
+                f"{queue},{queue}-proofs,{queue}-proofs-now",
                 "--concurrency",
                 "2",
                 "--loglevel",

@@ -321,7 +321,9 @@ def worker_start(environment: dict, queue: str, log_path: Path) -> subprocess.Po
     from governance.celery import app
 
     node = f"{queue}@localhost"
-    command = [sys.executable, "-m", "celery", "-A", "governance", "worker", "-Q", queue, "-n", node]
+    # The default queue and the scan queue (SCANS_QUEUE, set in main), like the Procfile's worker and scans.
+    command = [sys.executable, "-m", "celery", "-A", "governance", "worker", "-Q", f"{queue},{queue}-scans"]
+    command += ["-n", node]
     command += ["--pool", "prefork", "--concurrency", "2", "--loglevel", "WARNING", "--without-gossip"]
     command += ["--without-mingle", "--without-heartbeat"]
     log = log_path.open("wb")
@@ -367,6 +369,7 @@ def main() -> None:
         variables = {
             "CELERY_BROKER_URL": BROKER_URL,
             "CELERY_TASK_DEFAULT_QUEUE": queue,
+            "SCANS_QUEUE": f"{queue}-scans",
             "CELERY_TASK_ALWAYS_EAGER": "0",
             "AUDITS_PRELOAD_INDEX": "1",
         }

@@ -160,6 +160,12 @@ CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "") or ""
 CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL or env_bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_DEFAULT_QUEUE = env_str("CELERY_TASK_DEFAULT_QUEUE", "governance")
+# Proof checks and scans have queues (and workers) of their own, so neither can starve the other or the default
+# queue (imports, publication, mail); "Verify now" has one more, served by a worker no background check can hold.
+# governance/celery.py routes the tasks.
+PROOF_CHECKS_QUEUE = env_str("PROOF_CHECKS_QUEUE", "proofs")
+PROOF_CHECKS_NOW_QUEUE = env_str("PROOF_CHECKS_NOW_QUEUE", "proofs-now")
+SCANS_QUEUE = env_str("SCANS_QUEUE", "scans")
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
@@ -266,6 +272,14 @@ OPTOUT_SUBMISSIONS_PER_EMAIL_PER_DAY = env_int("OPTOUT_SUBMISSIONS_PER_EMAIL_PER
 OPTOUT_VERIFY_INTERVAL_SECONDS = env_int("OPTOUT_VERIFY_INTERVAL_SECONDS", 30, minimum=0)
 OPTOUT_VERIFY_PER_IP_PER_HOUR = env_int("OPTOUT_VERIFY_PER_IP_PER_HOUR", 60, minimum=1)
 OPTOUT_GIT_TIMEOUT_SECONDS = env_int("OPTOUT_GIT_TIMEOUT_SECONDS", 30, minimum=1)
+# Budgets of proof checks (optout/budgets.py), so that no request and no host can hold the workers.
+OPTOUT_CHECKS_PER_HOST = env_int("OPTOUT_CHECKS_PER_HOST", 2, minimum=1)
+OPTOUT_HOST_BUSY_RETRY_SECONDS = env_int("OPTOUT_HOST_BUSY_RETRY_SECONDS", 5, minimum=1)
+OPTOUT_CHECKS_PER_REQUEST = env_int("OPTOUT_CHECKS_PER_REQUEST", 2, minimum=1)
+OPTOUT_CHECK_ROUND_SECONDS = env_int("OPTOUT_CHECK_ROUND_SECONDS", 120, minimum=1)
+OPTOUT_UNREACHABLE_RETRIED_PER_REQUEST = env_int("OPTOUT_UNREACHABLE_RETRIED_PER_REQUEST", 10, minimum=1)
+OPTOUT_VERIFY_NOW_TIMEOUT_SECONDS = env_int("OPTOUT_VERIFY_NOW_TIMEOUT_SECONDS", 10, minimum=1)
+OPTOUT_VERIFY_NOW_CHECKS_PER_HOST = env_int("OPTOUT_VERIFY_NOW_CHECKS_PER_HOST", 1, minimum=1)
 
 # Release signing: embedded mode makes its own key; production gives one (or sets AUTOCREATE on purpose).
 SIGNING_KEY_FILE = env_str("GOVERNANCE_SIGNING_KEY_FILE", "") or ""

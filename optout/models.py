@@ -54,6 +54,9 @@ class OptOutRequest(models.Model):
         max_length=80, blank=True, help_text="After a release applied it: the fresh proof that lifts the exclusion"
     )
     reinclusion_requested_at = models.DateTimeField(null=True, blank=True)
+    check_round_started_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the current round of proof checks began (its time budget counts from it)"
+    )
 
     class Meta:
         ordering = ["-created_at"]
@@ -111,6 +114,9 @@ class Verification(models.Model):
     last_checked_at = models.DateTimeField(null=True, blank=True)
     last_check_seconds = models.FloatField(null=True, blank=True, help_text="How long the last git read took")
     next_check_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    check_queued_at = models.DateTimeField(
+        null=True, blank=True, help_text="When a check was queued and not yet recorded: it counts as in flight"
+    )
     verified_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

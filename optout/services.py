@@ -12,7 +12,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Case, Q, When
 from django.utils import timezone
 
 from governance.exceptions import GovernanceError
@@ -20,7 +20,7 @@ from governance.git import FetchRefused, GitError, proof_file_fetch
 from governance.identity import RepositoryParseError
 from governance.models import Dataset
 from governance.services import repository_from_ref
-from optout import registry
+from optout import budgets, registry
 from optout.mail import mail_send
 from optout.models import OptOutRequest, RequestEvent, Verification
 from optout.ratelimits import RateLimited, ip_hash, limit_check
@@ -29,9 +29,6 @@ from optout.targets import namespace_preview, repositories_preview
 logger = logging.getLogger(__name__)
 State = OptOutRequest.State
 PROOF_FILE = ".dataset-opt-out"
-# Repositories git could not read (any cause) are retried sooner than missing proofs, backing off up to the
-# regular recheck.
-UNREACHABLE_BACKOFF = [timedelta(minutes=minutes) for minutes in (1, 2, 5, 10, 30)]
 # How long a queued check owns its verification before the sweep may queue it again.
 CHECK_LEASE = timedelta(minutes=10)
 
@@ -260,7 +257,8 @@ def optout_request_verify_now(*, request: OptOutRequest, ip: str | None = None) 
         OptOutRequest.objects.filter(pk=request.pk).update(last_check_requested_at=now)
         request.verifications.filter(state__in=Verification.WAITING_STATES).update(next_check_at=now)
         _event(request, "verify_requested", "Verification asked from the status page.", ip=ip)
-        transaction.on_commit(lambda: optout_request_verify_task.delay(request.pk))
+        # Interactive: its first checks go to a queue no background check can hold (optout/budgets.py).
+        transaction.on_commit(lambda: optout_request_verify_task.delay(request.pk, interactive=True))
 
 
 def _unread_result(canonical: str, next_check) -> str:
@@ -280,30 +278,43 @@ def _proof_matches(content: bytes, token: str) -> bool:
     return hmac.compare_digest(content.strip(), token.encode())
 
 
-def verification_check(*, verification_id: int) -> Verification:
-    """Read one repository's proof file with git and record what it says; never holds a transaction open."""
+def verification_check(*, verification_id: int, interactive: bool = False) -> Verification:
+    """Read one repository's proof file with git and record what it says; never holds a transaction open.
+
+    Within the budgets of optout/budgets.py: a request whose round is spent waits for the next one, a host at its
+    cap sends the check back to the queue for a moment, and each recorded check queues the request's next one.
+    """
     verification = Verification.objects.select_related("request", "proof_repository").get(pk=verification_id)
     if verification.state not in Verification.WAITING_STATES:
         return verification
     request = verification.request
     now = timezone.now()
-    started = time.monotonic()
+    if not budgets.round_left(request):
+        # Due again, and in no lane: the next round (a sweep, or "Verify now") takes it.
+        Verification.objects.filter(pk=verification_id, state__in=Verification.WAITING_STATES).update(
+            check_queued_at=None, next_check_at=now
+        )
+        return verification
     repository = verification.proof_repository
+    url = verification.proof_url or repository.clone_url
+    slot = budgets.host_slot_acquire(url, interactive=interactive)
+    if slot is None:
+        return _verification_check_later(verification_id, interactive=interactive, now=now)
+    started = time.monotonic()
+    reached = False  # the host answered with the repository's head
     unread = ""  # why git could not read the repository: for maintainers and logs, never for the status page
     try:
-        proof = proof_file_fetch(
-            verification.proof_url or repository.clone_url, path=PROOF_FILE, timeout=settings.OPTOUT_GIT_TIMEOUT_SECONDS
-        )
+        proof = proof_file_fetch(url, path=PROOF_FILE, timeout=budgets.check_timeout(interactive=interactive))
     except FetchRefused as error:  # a row from before the policy, or a name that now resolves inside
         unread = str(error)
         outcome = (Verification.State.PENDING, None, None, {})
     except GitError as error:
         # Missing, private, not git, a closed port or a silent one: one state and one schedule for all, so that
         # the status page cannot be used to tell them apart.
-        backoff = UNREACHABLE_BACKOFF[min(verification.attempts, len(UNREACHABLE_BACKOFF) - 1)]
         unread = str(error)
-        outcome = (Verification.State.UNREACHABLE, None, now + backoff, {})
+        outcome = (Verification.State.UNREACHABLE, None, now + budgets.unreachable_backoff(verification.attempts), {})
     else:
+        reached = True
         short = proof.commit[:12]
         if proof.content is not None and _proof_matches(proof.content, request.proof_token):
             evidence = {
@@ -334,6 +345,8 @@ def verification_check(*, verification_id: int) -> Verification:
                 None,
                 {},
             )
+    finally:
+        budgets.host_slot_release(slot)
     state, result, next_check, evidence = outcome
     seconds = time.monotonic() - started
     if next_check is None and state != Verification.State.VERIFIED:
@@ -353,14 +366,53 @@ def verification_check(*, verification_id: int) -> Verification:
         verification.last_checked_at = now
         verification.last_check_seconds = seconds
         verification.next_check_at = next_check
+        verification.check_queued_at = None
         if state == Verification.State.VERIFIED:
             verification.evidence = evidence
             verification.verified_at = now
+        _unreachable_parked_or_freed(verification, reached=reached, now=now)
         verification.save()
         if state == Verification.State.VERIFIED:
             _event(verification.request, "proof_verified", f"{verification.target}: {result}")
             _request_after_proof(verification.request, verification)
+    if not budgets.inline():
+        optout_request_verify(request_id=verification.request_id, new_round=False)  # this lane's next check
     return verification
+
+
+def _verification_check_later(verification_id: int, *, interactive: bool, now) -> Verification:
+    """The host is at its cap: back to the queue for a few seconds, still in flight, never waiting in a worker."""
+    from optout.tasks import verification_check_task
+
+    Verification.objects.filter(pk=verification_id, state__in=Verification.WAITING_STATES).update(
+        check_queued_at=now, next_check_at=now + CHECK_LEASE
+    )
+    verification_check_task.apply_async(
+        (verification_id,),
+        {"interactive": True} if interactive else {},
+        countdown=budgets.busy_retry_seconds(interactive=interactive),
+    )
+    return Verification.objects.get(pk=verification_id)
+
+
+def _unreachable_parked_or_freed(verification: Verification, *, reached: bool, now) -> None:
+    """Keep at most OPTOUT_UNREACHABLE_RETRIED_PER_REQUEST unreachable repositories of a request on retry.
+
+    One more unreachable repository is parked (no next check) with a reason the status page shows; a repository
+    of the request read again (with its proof or without) sends the parked ones back to the checks.
+    """
+    others = Verification.objects.filter(request_id=verification.request_id).exclude(pk=verification.pk)
+    if verification.state == Verification.State.UNREACHABLE:
+        retried = others.filter(state=Verification.State.UNREACHABLE, next_check_at__isnull=False).count()
+        if retried >= settings.OPTOUT_UNREACHABLE_RETRIED_PER_REQUEST:
+            verification.next_check_at = None
+            verification.result = (
+                f"Not retried for now: {_count(retried, 'other repository')} of this request could not be reached "
+                'either. Checks resume when one of them answers, or when you press "Verify now". Last try: '
+                f"{verification.result}"
+            )[: Verification._meta.get_field("result").max_length]
+    elif reached:
+        others.filter(state=Verification.State.UNREACHABLE, next_check_at__isnull=True).update(next_check_at=now)
 
 
 def _request_after_proof(request: OptOutRequest, verification: Verification) -> None:
@@ -395,29 +447,62 @@ def _activate(request: OptOutRequest, verifications) -> None:
         _event(request, "excluded", f"{verification.target} is now excluded.")
 
 
-def optout_request_verify(*, request_id: int) -> OptOutRequest:
-    """Queue a check of every proof of a request that is due now, one task each, so workers share them."""
+def optout_request_verify(*, request_id: int, interactive: bool = False, new_round: bool = True) -> OptOutRequest:
+    """Queue the request's due proof checks, one task each, within its budgets (optout/budgets.py).
+
+    A sweep or "Verify now" starts a round (`new_round`); a recorded check continues it. At most
+    OPTOUT_CHECKS_PER_REQUEST checks are in flight (with tasks run inline: every due one at once). An interactive
+    round sends its checks to the "Verify now" queue, except those of hosts that timed out last time.
+    """
     from optout.tasks import verification_check_task
 
     now = timezone.now()
     with transaction.atomic():
+        # The request's row lock makes concurrent rounds and lanes count the checks in flight one at a time.
+        request = (
+            OptOutRequest.objects.select_for_update()
+            .filter(pk=request_id, state__in=[State.AWAITING_PROOF, State.VERIFIED, State.IN_REVIEW, State.ACTIVE])
+            .first()
+        )
+        if request is None:
+            return OptOutRequest.objects.get(pk=request_id)
+        if new_round:
+            request.check_round_started_at = now
+            request.save(update_fields=["check_round_started_at"])
+        elif not budgets.round_left(request):
+            return request  # the rest waits for the next round
+        waiting = Verification.objects.filter(request_id=request_id, state__in=Verification.WAITING_STATES)
+        leased = Q(check_queued_at__gt=now - CHECK_LEASE)
+        limit = None
+        if not budgets.inline():
+            in_flight = 0 if interactive else waiting.filter(leased).count()
+            limit = max(0, settings.OPTOUT_CHECKS_PER_REQUEST - in_flight)
+        order = ["next_check_at", "pk"]
+        if interactive:  # hosts that answered (or were never asked) first
+            order.insert(0, Case(When(budgets.timed_out_filter(), then=1), default=0))
         due = list(
-            Verification.objects.select_for_update(skip_locked=True)
-            .filter(
-                request_id=request_id,
-                state__in=Verification.WAITING_STATES,
-                next_check_at__lte=now,
-                request__state__in=[State.AWAITING_PROOF, State.VERIFIED, State.IN_REVIEW, State.ACTIVE],
-            )
-            .values_list("pk", flat=True)
+            waiting.select_for_update(skip_locked=True)
+            .filter(next_check_at__lte=now)
+            .exclude(leased)
+            .order_by(*order)
+            .values_list("pk", "last_check_seconds")[:limit]
         )
         # A lease instead of a flag: if a message is lost, the sweep finds the check due again later.
-        Verification.objects.filter(pk__in=due).update(next_check_at=now + CHECK_LEASE)
-        for verification_id in due:
-            transaction.on_commit(
-                lambda verification_id=verification_id: verification_check_task.delay(verification_id)
-            )
-    return OptOutRequest.objects.get(pk=request_id)
+        Verification.objects.filter(pk__in=[pk for pk, _ in due]).update(
+            next_check_at=now + CHECK_LEASE, check_queued_at=now
+        )
+        for verification_id, seconds in due:
+            if interactive and not budgets.timed_out(seconds):
+                transaction.on_commit(
+                    lambda verification_id=verification_id: verification_check_task.delay(
+                        verification_id, interactive=True
+                    )
+                )
+            else:
+                transaction.on_commit(
+                    lambda verification_id=verification_id: verification_check_task.delay(verification_id)
+                )
+    return request
 
 
 def optout_request_approve(*, request_id: int, actor) -> OptOutRequest:

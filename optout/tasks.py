@@ -6,13 +6,13 @@ from optout import services
 
 
 @shared_task(name="optout.tasks.optout_request_verify_task")
-def optout_request_verify_task(request_id: int) -> None:
-    services.optout_request_verify(request_id=request_id)
+def optout_request_verify_task(request_id: int, interactive: bool = False) -> None:
+    services.optout_request_verify(request_id=request_id, interactive=interactive)
 
 
 @shared_task(name="optout.tasks.verification_check_task")
-def verification_check_task(verification_id: int) -> None:
-    services.verification_check(verification_id=verification_id)
+def verification_check_task(verification_id: int, interactive: bool = False) -> None:
+    services.verification_check(verification_id=verification_id, interactive=interactive)
 
 
 @shared_task(name="optout.tasks.optout_request_reinclusion_task")

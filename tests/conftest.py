@@ -121,15 +121,23 @@ def make_repository(tmp_path):
 
 
 @pytest.fixture
-def worker_process(tmp_path):
-    """`celery -A governance worker` in its own process, on a queue of its own, against the test database.
+def worker_process(tmp_path, settings):
+    """`celery -A governance worker` in its own process, on queues of its own, against the test database.
 
-    Tasks queued by the test process (and by a live server in it) go to that queue while the test runs.
+    Tasks queued by the test process (and by a live server in it) go to those queues while the test runs: the
+    default one (its name is yielded) and the proof-check and scan queues named after it, all served by this worker.
     """
     if not django_settings.CELERY_BROKER_URL.startswith("redis://"):
         pytest.fail("this test needs CELERY_BROKER_URL=redis://…; run it through make test")
     queue = f"test-{uuid.uuid4().hex[:12]}"
     node = f"{queue}@localhost"
+    queues = {
+        "PROOF_CHECKS_QUEUE": f"{queue}-proofs",
+        "PROOF_CHECKS_NOW_QUEUE": f"{queue}-proofs-now",
+        "SCANS_QUEUE": f"{queue}-scans",
+    }
+    for name, value in queues.items():
+        setattr(settings, name, value)
     test_database = connection.settings_dict["NAME"]
     environment = {
         **os.environ,
@@ -137,6 +145,7 @@ def worker_process(tmp_path):
         "DATABASE_URL": urlsplit(os.environ["DATABASE_URL"])._replace(path=f"/{test_database}").geturl(),
         "CELERY_BROKER_URL": django_settings.CELERY_BROKER_URL,
         "CELERY_TASK_DEFAULT_QUEUE": queue,
+        **queues,
         "CELERY_TASK_ALWAYS_EAGER": "0",
         "GOVERNANCE_DATA_DIR": str(tmp_path / "worker-data"),
         "DJANGO_DEBUG": "1",
@@ -145,7 +154,8 @@ def worker_process(tmp_path):
     }
     log_path = tmp_path / "worker.log"
     log = open(log_path, "wb")  # noqa: SIM115 - closed after the worker stops
-    command = [sys.executable, "-m", "celery", "-A", "governance", "worker", "-Q", queue, "-n", node]
+    command = [sys.executable, "-m", "celery", "-A", "governance", "worker", "-Q", ",".join([queue, *queues.values()])]
+    command += ["-n", node]
     command += ["--concurrency", "2", "--loglevel", "INFO", "--without-gossip", "--without-mingle"]
     process = subprocess.Popen(command, cwd=ROOT, env=environment, stdout=log, stderr=subprocess.STDOUT)
     previous_queue = celery_app.conf.task_default_queue

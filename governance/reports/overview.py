@@ -175,18 +175,20 @@ def _plural(number: int, one: str, many: str) -> str:
 
 
 def broker_queue() -> BrokerQueue:
-    """Messages waiting in the default Celery queue on the broker, or that there is none (tasks run inline)."""
+    """Messages waiting in the Celery queues on the broker (each worker's), or that there is none (tasks run inline)."""
     if not settings.CELERY_BROKER_URL:
         return BrokerQueue(inline=True, length=None, detail="tasks run inline")
     from governance.celery import app
     from governance.health import broker_queue_length
 
-    queue = app.conf.task_default_queue
+    queues = [app.conf.task_default_queue]
+    queues += [settings.PROOF_CHECKS_QUEUE, settings.PROOF_CHECKS_NOW_QUEUE, settings.SCANS_QUEUE]
     try:
-        length = broker_queue_length(queue)
+        lengths = {queue: broker_queue_length(queue) for queue in dict.fromkeys(queues)}
     except Exception as error:  # unreachable or refused: the page says so instead of failing
         return BrokerQueue(inline=False, length=None, detail=f"broker unreachable: {type(error).__name__}")
-    return BrokerQueue(inline=False, length=length, detail=f"queue {queue!r}")
+    detail = ", ".join(f"{queue!r} {length:,}" for queue, length in lengths.items())
+    return BrokerQueue(inline=False, length=sum(lengths.values()), detail=f"queues {detail}")
 
 
 def _failed_jobs(now: datetime) -> list[Job]:
