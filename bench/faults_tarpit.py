@@ -245,7 +245,7 @@ def run(args=None) -> dict:
                 "SCANS_QUEUE": f"{prefix}-scans",
                 "CELERY_TASK_ALWAYS_EAGER": "0",
                 "AUDITS_PRELOAD_INDEX": "0",
-                "REPOSITORY_FETCH_ALLOW": "local,private",
+                "REPOSITORY_FETCH_ALLOW": "local,private,http",
                 "OPTOUT_GIT_TIMEOUT_SECONDS": str(options["git_timeout"]),
                 "OPTOUT_SUBMISSIONS_PER_EMAIL_PER_DAY": "1000000",
                 "OPTOUT_SUBMISSIONS_PER_IP_PER_HOUR": "1000000",

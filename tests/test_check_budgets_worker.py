@@ -41,7 +41,7 @@ def procfile_workers(tmp_path, settings):
         "GOVERNANCE_DATA_DIR": str(tmp_path / "worker-data"),
         "DJANGO_DEBUG": "1",
         "AUDITS_PRELOAD_INDEX": "0",
-        "REPOSITORY_FETCH_ALLOW": "local,private",
+        "REPOSITORY_FETCH_ALLOW": "local,private,http",
         "OPTOUT_GIT_TIMEOUT_SECONDS": str(GIT_TIMEOUT),
         "OPTOUT_CHECKS_PER_HOST": "2",
         "OPTOUT_CHECKS_PER_REQUEST": "2",
