@@ -54,6 +54,12 @@ class OptOutRequest(models.Model):
         max_length=80, blank=True, help_text="After a release applied it: the fresh proof that lifts the exclusion"
     )
     reinclusion_requested_at = models.DateTimeField(null=True, blank=True)
+    # A lease: set when a check of the re-inclusion proof is sent, cleared when one ends; the sweep sends
+    # again a check whose lease ran out (its worker died or its message was lost).
+    reinclusion_check_due_at = models.DateTimeField(null=True, blank=True)
+    enqueue_failed_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the broker could not take its task: waiting for a worker"
+    )
 
     class Meta:
         ordering = ["-created_at"]
@@ -106,6 +112,9 @@ class Verification(models.Model):
     last_check_seconds = models.FloatField(null=True, blank=True, help_text="How long the last git read took")
     next_check_at = models.DateTimeField(null=True, blank=True, db_index=True)
     verified_at = models.DateTimeField(null=True, blank=True)
+    enqueue_failed_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the broker could not take its task: waiting for a worker"
+    )
 
     class Meta:
         ordering = ["id"]

@@ -15,9 +15,11 @@ from django.db.models import Q
 from django.utils import timezone
 
 from governance.exceptions import GovernanceError
+from governance.faults import fault_point
 from governance.git import GitError, GitUnreachable, proof_file_fetch
 from governance.identity import RepositoryParseError
 from governance.models import Dataset
+from governance.queueing import task_send_on_commit
 from governance.services import repository_from_ref
 from optout import registry
 from optout.mail import mail_send
@@ -29,8 +31,11 @@ State = OptOutRequest.State
 PROOF_FILE = ".dataset-opt-out"
 # Unreachable hosts are retried sooner than missing proofs, backing off up to the regular recheck.
 UNREACHABLE_BACKOFF = [timedelta(minutes=minutes) for minutes in (1, 2, 5, 10, 30)]
-# How long a queued check owns its verification before the sweep may queue it again.
-CHECK_LEASE = timedelta(minutes=10)
+
+
+def _check_lease() -> timedelta:
+    """How long a sent check owns its verification before the sweep may send it again."""
+    return timedelta(seconds=settings.OPTOUT_CHECK_LEASE_SECONDS)
 
 
 def _token_hash(token: str) -> str:
@@ -250,7 +255,8 @@ def optout_request_verify_now(*, request: OptOutRequest, ip: str | None = None) 
         OptOutRequest.objects.filter(pk=request.pk).update(last_check_requested_at=now)
         request.verifications.filter(state__in=Verification.WAITING_STATES).update(next_check_at=now)
         _event(request, "verify_requested", "Verification asked from the status page.", ip=ip)
-        transaction.on_commit(lambda: optout_request_verify_task.delay(request.pk))
+        waiting = Verification.objects.filter(request_id=request.pk, state__in=Verification.WAITING_STATES)
+        task_send_on_commit(optout_request_verify_task, request.pk, waiting=waiting)
 
 
 def _proof_matches(content: bytes, token: str) -> bool:
@@ -265,6 +271,11 @@ def verification_check(*, verification_id: int) -> Verification:
         return verification
     request = verification.request
     now = timezone.now()
+    # The lease counts from the start of the check, not from the time its message waited in the queue.
+    Verification.objects.filter(pk=verification_id, state__in=Verification.WAITING_STATES).update(
+        next_check_at=now + _check_lease()
+    )
+    fault_point("optout:check")
     started = time.monotonic()
     repository = verification.proof_repository
     try:
@@ -325,6 +336,7 @@ def verification_check(*, verification_id: int) -> Verification:
         verification.last_checked_at = now
         verification.last_check_seconds = seconds
         verification.next_check_at = next_check
+        verification.enqueue_failed_at = None
         if state == Verification.State.VERIFIED:
             verification.evidence = evidence
             verification.verified_at = now
@@ -384,10 +396,10 @@ def optout_request_verify(*, request_id: int) -> OptOutRequest:
             .values_list("pk", flat=True)
         )
         # A lease instead of a flag: if a message is lost, the sweep finds the check due again later.
-        Verification.objects.filter(pk__in=due).update(next_check_at=now + CHECK_LEASE)
+        Verification.objects.filter(pk__in=due).update(next_check_at=now + _check_lease())
         for verification_id in due:
-            transaction.on_commit(
-                lambda verification_id=verification_id: verification_check_task.delay(verification_id)
+            task_send_on_commit(
+                verification_check_task, verification_id, waiting=Verification.objects.filter(pk=verification_id)
             )
     return OptOutRequest.objects.get(pk=request_id)
 
@@ -579,14 +591,36 @@ def optout_request_reinclusion_verify_now(*, request: OptOutRequest, ip: str | N
     _check_request_allowed(request, ip=ip, now=now)
     with transaction.atomic():
         OptOutRequest.objects.filter(pk=request.pk).update(last_check_requested_at=now)
+        OptOutRequest.objects.filter(pk=request.pk).update(reinclusion_check_due_at=now + _check_lease())
         _event(request, "verify_requested", "Check of the re-inclusion proof asked from the status page.", ip=ip)
-        transaction.on_commit(lambda: optout_request_reinclusion_task.delay(request.pk))
+        task_send_on_commit(
+            optout_request_reinclusion_task, request.pk, waiting=OptOutRequest.objects.filter(pk=request.pk)
+        )
+
+
+def reinclusion_checks_due() -> list[int]:
+    """Applied requests whose re-inclusion check was asked for and never ended (for the periodic sweep).
+
+    Leased again here, so a check whose message is still on its way is not sent twice in one lease.
+    """
+    now = timezone.now()
+    due = Q(reinclusion_check_due_at__lte=now) | Q(enqueue_failed_at__isnull=False)
+    with transaction.atomic():
+        request_ids = list(
+            OptOutRequest.objects.select_for_update(skip_locked=True)
+            .filter(due, state=State.APPLIED, reinclusion_token__gt="", reinclusion_check_due_at__isnull=False)
+            .order_by("pk")
+            .values_list("pk", flat=True)[:500]
+        )
+        OptOutRequest.objects.filter(pk__in=request_ids).update(reinclusion_check_due_at=now + _check_lease())
+    return request_ids
 
 
 def optout_request_reinclusion_verify(*, request_id: int) -> OptOutRequest:
     """Lift an applied request's exclusions once every proof repository holds the re-inclusion token."""
     request = OptOutRequest.objects.get(pk=request_id)
     if request.state != State.APPLIED or not request.reinclusion_token:
+        OptOutRequest.objects.filter(pk=request_id).update(reinclusion_check_due_at=None, enqueue_failed_at=None)
         return request
     proven, missing = [], []
     for verification in request.verifications.filter(state=Verification.State.VERIFIED).select_related(
@@ -606,6 +640,8 @@ def optout_request_reinclusion_verify(*, request_id: int) -> OptOutRequest:
         else:
             missing.append(verification.target)
     with transaction.atomic():
+        # This check ended, whatever it found: the sweep has nothing more to send for it.
+        OptOutRequest.objects.filter(pk=request_id).update(reinclusion_check_due_at=None, enqueue_failed_at=None)
         request = OptOutRequest.objects.select_for_update().get(pk=request_id)
         if request.state != State.APPLIED:
             return request
