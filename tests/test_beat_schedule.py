@@ -7,6 +7,7 @@ Scheduler.tick and apply_entry); the faults bench runs a real beat through Redis
 from datetime import timedelta
 
 import pytest
+
 from governance.celery import app as celery_app
 
 SWEEPS = ["optout-verification-sweep", "audits-scans-sweep", "inventory-import-sweep"]

@@ -8,6 +8,14 @@ from django.utils import timezone
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
+@pytest.fixture(autouse=True)
+def latest_schema_after():
+    """Every later test needs the whole schema back, whatever migrations came after the ones named here."""
+    yield
+    executor = MigrationExecutor(connection)
+    executor.migrate(executor.loader.graph.leaf_nodes())
+
+
 def migrated_to(*targets):
     executor = MigrationExecutor(connection)
     executor.migrate(list(targets))
