@@ -18,4 +18,3 @@ def test_every_sweep_runs_on_a_short_interval_and_expires_past_it(name):
     entry = celery_app.conf.beat_schedule[name]
     assert isinstance(entry["schedule"], timedelta) and entry["schedule"] <= timedelta(seconds=30)
     assert entry["options"]["expires"] == entry["schedule"].total_seconds()
-
