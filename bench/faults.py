@@ -403,7 +403,11 @@ def run_scenarios(names: list[str], args) -> list[dict]:
             processes.stop_all()
         redis.stop(signal.SIGKILL)
         if os.environ.get("FAULTS_KEEP") != "1":
-            shutil.rmtree(folder, ignore_errors=True)
+            for _ in range(3):  # a process killed a moment ago may still be writing into it
+                shutil.rmtree(folder, ignore_errors=True)
+                if not folder.exists():
+                    break
+                time.sleep(1)
         else:
             print(f"kept {folder}", file=sys.stderr)
     return results
