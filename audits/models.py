@@ -46,6 +46,11 @@ class Scan(models.Model):
     started_at = models.DateTimeField(null=True, blank=True)
     heartbeat_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    starts = models.PositiveSmallIntegerField(default=0, help_text="How many times a worker started it")
+    sent_at = models.DateTimeField(null=True, blank=True, help_text="When the sweep last sent it to the broker again")
+    enqueue_failed_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the broker could not take its task: waiting for a worker"
+    )
 
     class Meta:
         ordering = ["-created_at"]

@@ -17,6 +17,7 @@ from governance.exceptions import GovernanceError
 from governance.fetch_policy import fetch_refusal
 from governance.identity import RepositoryParseError, parse_repository
 from governance.models import Dataset, DatasetRepository, Repository
+from governance.queueing import task_send_on_commit
 from governance.services import repository_from_ref
 
 logger = logging.getLogger(__name__)
@@ -38,6 +39,12 @@ def scan_request(*, repository: Repository, ref: str = "", deep: bool = False, r
         open_scan = Scan.objects.filter(
             repository=repository, status__in=[Scan.Status.QUEUED, Scan.Status.RUNNING]
         ).first()
+        if open_scan is not None and pipeline.scan_recover(scan_id=open_scan.pk):
+            # It could not progress (its worker died, its message was refused): it is on its way again, or
+            # failed so that a new one starts here.
+            open_scan.refresh_from_db()
+            if open_scan.status not in (Scan.Status.QUEUED, Scan.Status.RUNNING):
+                open_scan = None
         if open_scan is not None:
             # Conditional, so that a worker that has just started it keeps the plan it made.
             if deep and Scan.objects.filter(pk=open_scan.pk, status=Scan.Status.QUEUED, deep=False).update(deep=True):
@@ -48,7 +55,7 @@ def scan_request(*, repository: Repository, ref: str = "", deep: bool = False, r
                 scan = Scan.objects.create(repository=repository, ref=ref, deep=deep, requested_by=requested_by)
         except IntegrityError:  # a concurrent request opened one first
             return Scan.objects.get(repository=repository, status__in=[Scan.Status.QUEUED, Scan.Status.RUNNING])
-        transaction.on_commit(lambda: scan_task.delay(scan.pk))
+        task_send_on_commit(scan_task, scan.pk, waiting=Scan.objects.filter(pk=scan.pk))
     return scan
 
 
@@ -69,6 +76,10 @@ def scan_run(*, scan_id: int) -> Scan | None:
 
 def scan_finish(*, scan_id: int) -> Verdict | None:
     """Write the verdict of a scan whose chunks are all done, then apply every policy to it."""
+    # The row stays locked while the verdict is written: the beat before it tells the sweep this step is alive.
+    Scan.objects.filter(pk=scan_id, status=Scan.Status.RUNNING).update(
+        step="verdict", heartbeat_at=timezone.now(), enqueue_failed_at=None
+    )
     with transaction.atomic():
         scan = Scan.objects.select_for_update().select_related("repository").get(pk=scan_id)
         if scan.status != Scan.Status.RUNNING:

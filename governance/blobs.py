@@ -13,6 +13,7 @@ from django.db import transaction
 
 from governance.git import GitError, tree_blobs_list
 from governance.models import BlobListing, Repository, RepositoryBlob
+from governance.queueing import task_send_on_commit
 
 EMPTY_BLOB = "e69de29bb2d1d6434b8b29ae775ad8c2e48c5391"
 _LICENSE_NAME = re.compile(r"^(licen[cs]e|copying|notice|unlicense|copyright|patents)([-._].*)?$", re.I)
@@ -88,6 +89,6 @@ def blob_listings_queue() -> int:
     queued = 0
     for dataset in Dataset.objects.all():
         for repository_id in _missing(dataset)[:1000]:
-            transaction.on_commit(lambda repository_id=repository_id: blob_listing_task.delay(repository_id))
+            task_send_on_commit(blob_listing_task, repository_id)
             queued += 1
     return queued

@@ -1,10 +1,11 @@
 """The Celery app. Tasks carry only a row id; the database is the source of truth."""
 
 import os
+from datetime import timedelta
 
 from celery import Celery
 from celery.schedules import crontab
-from celery.signals import worker_init
+from celery.signals import worker_init, worker_process_init
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "governance.settings")
 
@@ -26,6 +27,7 @@ SCAN_TASKS = frozenset(
     {
         "audits.tasks.scan_task",
         "audits.tasks.scan_chunk_task",
+        "audits.tasks.scan_finish_task",
         "audits.tasks.rescans_sweep",
         "governance.tasks.blob_listing_task",
         "governance.tasks.blob_listings_sweep",
@@ -48,11 +50,23 @@ def task_queue(name, args, kwargs, options, task=None, **rest):
 
 app.conf.task_routes = (task_queue,)
 
-# The schedule lives in code: Celery's own beat, no database scheduler to migrate.
+
+def _every(setting: str) -> timedelta:
+    from django.conf import settings
+
+    return timedelta(seconds=getattr(settings, setting))
+
+
+# The schedule lives in code: Celery's own beat, no database scheduler to migrate. Sweeps run on short
+# intervals, not crontab slots: beat advances an entry before sending it and drops a tick it cannot send
+# (broker down), so an interval entry runs again one interval after the broker is back, where a crontab
+# entry would wait for its next slot. A sweep left in the queue past its interval is dropped (`expires`):
+# the next one does the same work, so a worker coming back after an outage does not run a backlog of them.
 app.conf.beat_schedule = {
     "inventory-import-sweep": {
         "task": "governance.tasks.inventory_import_sweep",
-        "schedule": crontab(minute="*/5"),
+        "schedule": _every("INVENTORY_SWEEP_SECONDS"),
+        "options": {"expires": _every("INVENTORY_SWEEP_SECONDS").total_seconds()},
     },
     "releases-publish-due": {
         "task": "governance.tasks.releases_publish_due",
@@ -64,11 +78,18 @@ app.conf.beat_schedule = {
     },
     "audits-rescans-sweep": {
         "task": "audits.tasks.rescans_sweep",
-        "schedule": crontab(minute="*/15"),
+        "schedule": _every("AUDITS_RESCANS_SECONDS"),
+        "options": {"expires": _every("AUDITS_RESCANS_SECONDS").total_seconds()},
+    },
+    "audits-scans-sweep": {
+        "task": "audits.tasks.scans_sweep",
+        "schedule": _every("AUDITS_SWEEP_SECONDS"),
+        "options": {"expires": _every("AUDITS_SWEEP_SECONDS").total_seconds()},
     },
     "optout-verification-sweep": {
         "task": "optout.tasks.verification_sweep",
-        "schedule": crontab(minute="*/5"),
+        "schedule": _every("OPTOUT_SWEEP_SECONDS"),
+        "options": {"expires": _every("OPTOUT_SWEEP_SECONDS").total_seconds()},
     },
 }
 
@@ -86,3 +107,15 @@ def _scancode_index_preload(sender=None, **kwargs) -> None:
         from audits.scancode import index_load
 
         index_load()
+    from governance.scratch import scratch_sweep
+
+    scratch_sweep()  # what workers killed on this machine left behind
+
+
+@worker_process_init.connect
+def _scratch_own(**kwargs) -> None:
+    """Each pool process works in a scratch folder of its own, and exits cleanly on SIGTERM (governance/scratch.py)."""
+    from governance.scratch import scratch_claim, sigterm_exits
+
+    scratch_claim()
+    sigterm_exits()

@@ -4,14 +4,16 @@ import logging
 from collections.abc import Callable, Iterable
 from datetime import timedelta
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_slug
 from django.db import connection, transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 
 from governance.exceptions import GovernanceError
 from governance.fetch_policy import FetchScreen
+from governance.heartbeats import heartbeat
 from governance.identity import RepositoryParseError, RepositoryRef, parse_repository
 from governance.inventory_files import InventoryFile, InventoryFileError
 from governance.models import (
@@ -29,8 +31,6 @@ logger = logging.getLogger(__name__)
 REMEMBERED_SPELLINGS = 500_000
 # How long one import may spend looking up the hosts it names (fetch policy); later hosts are checked at fetch time.
 IMPORT_LOOKUP_SECONDS = 60.0
-# An import whose worker has not reported for this long is taken as lost.
-IMPORT_STALE_AFTER = timedelta(minutes=15)
 
 
 def dataset_get_or_create(*, slug: str, name: str | None = None) -> tuple[Dataset, bool]:
@@ -83,9 +83,11 @@ def inventory_import_create(*, dataset_slug: str, source_path: str, source_name:
             dataset=dataset, source_path=str(source_path), source_name=source_name or str(source_path)
         )
         if enqueue:
+            from governance.queueing import task_send_on_commit
             from governance.tasks import inventory_import_task
 
-            transaction.on_commit(lambda: inventory_import_task.delay(inventory_import.pk))
+            waiting = InventoryImport.objects.filter(pk=inventory_import.pk)
+            task_send_on_commit(inventory_import_task, inventory_import.pk, waiting=waiting)
     return inventory_import
 
 
@@ -185,14 +187,17 @@ def inventory_import_run(
     """Read an import's file into its dataset's inventory, batch by batch; bad rows are counted and named."""
     now = timezone.now()
     claimed = InventoryImport.objects.filter(pk=import_id, status=InventoryImport.Status.QUEUED).update(
-        status=InventoryImport.Status.RUNNING, started_at=now, heartbeat_at=now, error=""
+        status=InventoryImport.Status.RUNNING, started_at=now, heartbeat_at=now, error="", enqueue_failed_at=None
     )
     inventory_import = InventoryImport.objects.select_related("dataset").get(pk=import_id)
     if claimed != 1:
         # Another worker has it, or it is finished: running it again would only repeat the upserts.
         return inventory_import
+    beating = InventoryImport.objects.filter(pk=import_id, status=InventoryImport.Status.RUNNING)
     try:
-        _inventory_import_read(inventory_import, on_row_error=on_row_error, on_progress=on_progress)
+        # A batch write can outlast the stall threshold: the sweep must not take a live import for a lost one.
+        with heartbeat(beating, every=settings.INVENTORY_IMPORT_STALL_SECONDS / 4):
+            _inventory_import_read(inventory_import, on_row_error=on_row_error, on_progress=on_progress)
     except InventoryFileError as error:
         _inventory_import_finish(inventory_import, status=InventoryImport.Status.FAILED, error=str(error))
     except Exception as error:
@@ -298,21 +303,28 @@ def _inventory_import_finish(inventory_import: InventoryImport, *, status: str, 
 
 def inventory_import_sweep() -> list[int]:
     """Requeue imports whose message was lost or whose worker died; returns their ids."""
+    from governance.queueing import task_send
     from governance.tasks import inventory_import_task
 
     now = timezone.now()
-    stale = now - IMPORT_STALE_AFTER
+    stale = now - timedelta(seconds=settings.INVENTORY_IMPORT_STALL_SECONDS)
     # A running import that stopped reporting goes back to the queue; upserts make the rerun safe.
     InventoryImport.objects.filter(status=InventoryImport.Status.RUNNING, heartbeat_at__lt=stale).update(
         status=InventoryImport.Status.QUEUED
     )
+    # Queued ones are sent again when their send failed, or when their last message may have been lost;
+    # one send per stall interval at most.
+    queued = InventoryImport.objects.filter(status=InventoryImport.Status.QUEUED)
     waiting = list(
-        InventoryImport.objects.filter(status=InventoryImport.Status.QUEUED, created_at__lt=now - timedelta(minutes=5))
+        queued.filter(
+            Q(enqueue_failed_at__isnull=False) | Q(sent_at__lt=stale) | Q(sent_at__isnull=True, created_at__lt=stale)
+        )
         .order_by("created_at")
         .values_list("id", flat=True)[:100]
     )
+    queued.filter(pk__in=waiting).update(sent_at=now)
     for import_id in waiting:
-        inventory_import_task.delay(import_id)
+        task_send(inventory_import_task, import_id, waiting=InventoryImport.objects.filter(pk=import_id))
     return waiting
 
 

@@ -172,6 +172,16 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+# A web request never hangs on a dead or silent broker: a send gives up within a few seconds, the row
+# records "waiting for a worker" and the sweep sends it later (governance/queueing.py). Recovery after a
+# lost worker comes from the rows (leases, heartbeats, sweeps), not from the visibility timeout above.
+BROKER_TIMEOUT_SECONDS = env_int("BROKER_TIMEOUT_SECONDS", 3, minimum=1)
+CELERY_BROKER_CONNECTION_TIMEOUT = BROKER_TIMEOUT_SECONDS
+CELERY_BROKER_TRANSPORT_OPTIONS |= {
+    "socket_connect_timeout": BROKER_TIMEOUT_SECONDS,
+    "socket_timeout": BROKER_TIMEOUT_SECONDS + 5,
+}
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.5, "interval_max": 1}
 CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
 
 # How many proxies in front of the portal append to X-Forwarded-For (0: the header is ignored, anyone can write
@@ -280,6 +290,10 @@ OPTOUT_CHECK_ROUND_SECONDS = env_int("OPTOUT_CHECK_ROUND_SECONDS", 120, minimum=
 OPTOUT_UNREACHABLE_RETRIED_PER_REQUEST = env_int("OPTOUT_UNREACHABLE_RETRIED_PER_REQUEST", 10, minimum=1)
 OPTOUT_VERIFY_NOW_TIMEOUT_SECONDS = env_int("OPTOUT_VERIFY_NOW_TIMEOUT_SECONDS", 10, minimum=1)
 OPTOUT_VERIFY_NOW_CHECKS_PER_HOST = env_int("OPTOUT_VERIFY_NOW_CHECKS_PER_HOST", 1, minimum=1)
+# A proof check sent to a worker is leased this long (renewed when it starts); a check whose worker died
+# is due again when its lease ends, and the sweep (every OPTOUT_SWEEP_SECONDS) sends it again.
+OPTOUT_CHECK_LEASE_SECONDS = env_int("OPTOUT_CHECK_LEASE_SECONDS", 60, minimum=5)
+OPTOUT_SWEEP_SECONDS = env_int("OPTOUT_SWEEP_SECONDS", 30, minimum=1)
 
 # Release signing: embedded mode makes its own key; production gives one (or sets AUTOCREATE on purpose).
 SIGNING_KEY_FILE = env_str("GOVERNANCE_SIGNING_KEY_FILE", "") or ""
@@ -295,8 +309,19 @@ AUDITS_CHUNK_FILES = env_int("AUDITS_CHUNK_FILES", 25, minimum=1)
 AUDITS_RESCANS_PER_RUN = env_int("AUDITS_RESCANS_PER_RUN", 50, minimum=1)
 AUDITS_HEAD_CHECKS_PER_RUN = env_int("AUDITS_HEAD_CHECKS_PER_RUN", 500, minimum=1)
 AUDITS_RESCAN_AFTER_HOURS = env_int("AUDITS_RESCAN_AFTER_HOURS", 24, minimum=1)
+# A running scan whose heartbeat is older than this is taken as lost (live steps beat every quarter of it);
+# the recovery sweep runs every AUDITS_SWEEP_SECONDS, the re-scan sweep (head checks) every AUDITS_RESCANS_SECONDS.
+AUDITS_CHUNK_STALL_SECONDS = env_int("AUDITS_CHUNK_STALL_SECONDS", 60, minimum=4)
+AUDITS_SWEEP_SECONDS = env_int("AUDITS_SWEEP_SECONDS", 30, minimum=1)
+AUDITS_RESCANS_SECONDS = env_int("AUDITS_RESCANS_SECONDS", 900, minimum=1)
+# A queued scan whose message may have been lost with the broker is sent again after this long.
+AUDITS_QUEUE_RESEND_SECONDS = env_int("AUDITS_QUEUE_RESEND_SECONDS", 60, minimum=1)
 # Load the license index in a worker's parent process before it forks (about 1.3 GB, shared by its children).
 AUDITS_PRELOAD_INDEX = env_bool("AUDITS_PRELOAD_INDEX", default=True)
+
+# Inventory imports: a running import silent this long is taken as lost; the sweep runs this often.
+INVENTORY_IMPORT_STALL_SECONDS = env_int("INVENTORY_IMPORT_STALL_SECONDS", 60, minimum=4)
+INVENTORY_SWEEP_SECONDS = env_int("INVENTORY_SWEEP_SECONDS", 30, minimum=1)
 
 # The public transparency report is computed at most once per this many seconds per dataset (in the shared cache
 # above): at a million exclusions a computation takes seconds of database time.

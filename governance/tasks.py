@@ -3,6 +3,7 @@
 from celery import shared_task
 
 from governance import services
+from governance.queueing import task_send
 
 
 @shared_task(name="governance.tasks.inventory_import_task")
@@ -34,7 +35,7 @@ def releases_publish_due() -> None:
     from governance.publication import releases_due
 
     for slug in releases_due():
-        release_publish_task.delay(slug)
+        task_send(release_publish_task, slug)
 
 
 @shared_task(name="governance.tasks.release_publish_task")

@@ -57,6 +57,12 @@ class OptOutRequest(models.Model):
     check_round_started_at = models.DateTimeField(
         null=True, blank=True, help_text="When the current round of proof checks began (its time budget counts from it)"
     )
+    # A lease: set when a check of the re-inclusion proof is sent, cleared when one ends; the sweep sends
+    # again a check whose lease ran out (its worker died or its message was lost).
+    reinclusion_check_due_at = models.DateTimeField(null=True, blank=True)
+    enqueue_failed_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the broker could not take its task: waiting for a worker"
+    )
 
     class Meta:
         ordering = ["-created_at"]
@@ -118,6 +124,9 @@ class Verification(models.Model):
         null=True, blank=True, help_text="When a check was queued and not yet recorded: it counts as in flight"
     )
     verified_at = models.DateTimeField(null=True, blank=True)
+    enqueue_failed_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the broker could not take its task: waiting for a worker"
+    )
 
     class Meta:
         ordering = ["id"]

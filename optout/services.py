@@ -16,9 +16,11 @@ from django.db.models import Case, Q, When
 from django.utils import timezone
 
 from governance.exceptions import GovernanceError
+from governance.faults import fault_point
 from governance.git import FetchRefused, GitError, proof_file_fetch
 from governance.identity import RepositoryParseError
 from governance.models import Dataset
+from governance.queueing import task_send, task_send_on_commit
 from governance.services import repository_from_ref
 from optout import budgets, registry
 from optout.mail import mail_send
@@ -29,8 +31,11 @@ from optout.targets import namespace_preview, repositories_preview
 logger = logging.getLogger(__name__)
 State = OptOutRequest.State
 PROOF_FILE = ".dataset-opt-out"
-# How long a queued check owns its verification before the sweep may queue it again.
-CHECK_LEASE = timedelta(minutes=10)
+
+
+def _check_lease() -> timedelta:
+    """How long a sent check owns its verification before the sweep may send it again."""
+    return timedelta(seconds=settings.OPTOUT_CHECK_LEASE_SECONDS)
 
 
 def _token_hash(token: str) -> str:
@@ -257,8 +262,9 @@ def optout_request_verify_now(*, request: OptOutRequest, ip: str | None = None) 
         OptOutRequest.objects.filter(pk=request.pk).update(last_check_requested_at=now)
         request.verifications.filter(state__in=Verification.WAITING_STATES).update(next_check_at=now)
         _event(request, "verify_requested", "Verification asked from the status page.", ip=ip)
+        waiting = Verification.objects.filter(request_id=request.pk, state__in=Verification.WAITING_STATES)
         # Interactive: its first checks go to a queue no background check can hold (optout/budgets.py).
-        transaction.on_commit(lambda: optout_request_verify_task.delay(request.pk, interactive=True))
+        task_send_on_commit(optout_request_verify_task, request.pk, kwargs={"interactive": True}, waiting=waiting)
 
 
 def _unread_result(canonical: str, next_check) -> str:
@@ -295,6 +301,12 @@ def verification_check(*, verification_id: int, interactive: bool = False) -> Ve
             check_queued_at=None, next_check_at=now
         )
         return verification
+    # The lease counts from the start of the check, not from the time its message waited in the queue.
+    # The request's in-flight count (check_queued_at) follows the same lease.
+    Verification.objects.filter(pk=verification_id, state__in=Verification.WAITING_STATES).update(
+        next_check_at=now + _check_lease(), check_queued_at=now
+    )
+    fault_point("optout:check")
     repository = verification.proof_repository
     url = verification.proof_url or repository.clone_url
     slot = budgets.host_slot_acquire(url, interactive=interactive)
@@ -367,6 +379,7 @@ def verification_check(*, verification_id: int, interactive: bool = False) -> Ve
         verification.last_check_seconds = seconds
         verification.next_check_at = next_check
         verification.check_queued_at = None
+        verification.enqueue_failed_at = None
         if state == Verification.State.VERIFIED:
             verification.evidence = evidence
             verification.verified_at = now
@@ -385,12 +398,14 @@ def _verification_check_later(verification_id: int, *, interactive: bool, now) -
     from optout.tasks import verification_check_task
 
     Verification.objects.filter(pk=verification_id, state__in=Verification.WAITING_STATES).update(
-        check_queued_at=now, next_check_at=now + CHECK_LEASE
+        check_queued_at=now, next_check_at=now + _check_lease()
     )
-    verification_check_task.apply_async(
-        (verification_id,),
-        {"interactive": True} if interactive else {},
+    task_send(
+        verification_check_task,
+        verification_id,
+        kwargs={"interactive": True} if interactive else None,
         countdown=budgets.busy_retry_seconds(interactive=interactive),
+        waiting=Verification.objects.filter(pk=verification_id),
     )
     return Verification.objects.get(pk=verification_id)
 
@@ -472,7 +487,7 @@ def optout_request_verify(*, request_id: int, interactive: bool = False, new_rou
         elif not budgets.round_left(request):
             return request  # the rest waits for the next round
         waiting = Verification.objects.filter(request_id=request_id, state__in=Verification.WAITING_STATES)
-        leased = Q(check_queued_at__gt=now - CHECK_LEASE)
+        leased = Q(check_queued_at__gt=now - _check_lease())
         limit = None
         if not budgets.inline():
             in_flight = 0 if interactive else waiting.filter(leased).count()
@@ -489,19 +504,15 @@ def optout_request_verify(*, request_id: int, interactive: bool = False, new_rou
         )
         # A lease instead of a flag: if a message is lost, the sweep finds the check due again later.
         Verification.objects.filter(pk__in=[pk for pk, _ in due]).update(
-            next_check_at=now + CHECK_LEASE, check_queued_at=now
+            next_check_at=now + _check_lease(), check_queued_at=now
         )
         for verification_id, seconds in due:
-            if interactive and not budgets.timed_out(seconds):
-                transaction.on_commit(
-                    lambda verification_id=verification_id: verification_check_task.delay(
-                        verification_id, interactive=True
-                    )
-                )
-            else:
-                transaction.on_commit(
-                    lambda verification_id=verification_id: verification_check_task.delay(verification_id)
-                )
+            task_send_on_commit(
+                verification_check_task,
+                verification_id,
+                kwargs={"interactive": True} if interactive and not budgets.timed_out(seconds) else None,
+                waiting=Verification.objects.filter(pk=verification_id),
+            )
     return request
 
 
@@ -693,14 +704,36 @@ def optout_request_reinclusion_verify_now(*, request: OptOutRequest, ip: str | N
     _check_request_allowed(request, ip=ip, now=now)
     with transaction.atomic():
         OptOutRequest.objects.filter(pk=request.pk).update(last_check_requested_at=now)
+        OptOutRequest.objects.filter(pk=request.pk).update(reinclusion_check_due_at=now + _check_lease())
         _event(request, "verify_requested", "Check of the re-inclusion proof asked from the status page.", ip=ip)
-        transaction.on_commit(lambda: optout_request_reinclusion_task.delay(request.pk))
+        task_send_on_commit(
+            optout_request_reinclusion_task, request.pk, waiting=OptOutRequest.objects.filter(pk=request.pk)
+        )
+
+
+def reinclusion_checks_due() -> list[int]:
+    """Applied requests whose re-inclusion check was asked for and never ended (for the periodic sweep).
+
+    Leased again here, so a check whose message is still on its way is not sent twice in one lease.
+    """
+    now = timezone.now()
+    due = Q(reinclusion_check_due_at__lte=now) | Q(enqueue_failed_at__isnull=False)
+    with transaction.atomic():
+        request_ids = list(
+            OptOutRequest.objects.select_for_update(skip_locked=True)
+            .filter(due, state=State.APPLIED, reinclusion_token__gt="", reinclusion_check_due_at__isnull=False)
+            .order_by("pk")
+            .values_list("pk", flat=True)[:500]
+        )
+        OptOutRequest.objects.filter(pk__in=request_ids).update(reinclusion_check_due_at=now + _check_lease())
+    return request_ids
 
 
 def optout_request_reinclusion_verify(*, request_id: int) -> OptOutRequest:
     """Lift an applied request's exclusions once every proof repository holds the re-inclusion token."""
     request = OptOutRequest.objects.get(pk=request_id)
     if request.state != State.APPLIED or not request.reinclusion_token:
+        OptOutRequest.objects.filter(pk=request_id).update(reinclusion_check_due_at=None, enqueue_failed_at=None)
         return request
     proven, missing = [], []
     for verification in request.verifications.filter(state=Verification.State.VERIFIED).select_related(
@@ -724,6 +757,8 @@ def optout_request_reinclusion_verify(*, request_id: int) -> OptOutRequest:
         else:
             missing.append(verification.target)
     with transaction.atomic():
+        # This check ended, whatever it found: the sweep has nothing more to send for it.
+        OptOutRequest.objects.filter(pk=request_id).update(reinclusion_check_due_at=None, enqueue_failed_at=None)
         request = OptOutRequest.objects.select_for_update().get(pk=request_id)
         if request.state != State.APPLIED:
             return request

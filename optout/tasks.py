@@ -2,7 +2,9 @@
 
 from celery import shared_task
 
+from governance.queueing import task_send
 from optout import services
+from optout.models import OptOutRequest, Verification
 
 
 @shared_task(name="optout.tasks.optout_request_verify_task")
@@ -22,7 +24,10 @@ def optout_request_reinclusion_task(request_id: int) -> None:
 
 @shared_task(name="optout.tasks.verification_sweep")
 def verification_sweep() -> None:
-    """Re-check pending proofs that are due, and close what ran out of time."""
+    """Re-check pending proofs that are due (lease ran out, or never sent), and close what ran out of time."""
     services.optout_requests_expire()
     for request_id in services.verifications_due():
-        optout_request_verify_task.delay(request_id)
+        waiting = Verification.objects.filter(request_id=request_id, state__in=Verification.WAITING_STATES)
+        task_send(optout_request_verify_task, request_id, waiting=waiting)
+    for request_id in services.reinclusion_checks_due():
+        task_send(optout_request_reinclusion_task, request_id, waiting=OptOutRequest.objects.filter(pk=request_id))

@@ -1,6 +1,7 @@
 """Shared fixtures: the named roles, inline tasks, and real git repositories on disk."""
 
 import os
+import socket
 import subprocess
 import sys
 import time
@@ -171,6 +172,37 @@ def worker_process(tmp_path, settings):
         process.terminate()
         process.wait(timeout=30)
         log.close()
+
+
+class BrokerOutage:
+    """The Celery app pointed at a closed loopback port, as when Redis is down; `back()` ends the outage."""
+
+    def __init__(self):
+        with socket.socket() as probe:  # a port nothing listens on once this socket is closed
+            probe.bind(("127.0.0.1", 0))
+            self.url = f"redis://127.0.0.1:{probe.getsockname()[1]}/0"
+        self.previous = (celery_app.conf.broker_write_url, celery_app.conf.task_always_eager)
+        self._switch(self.url, eager=False)
+
+    def back(self) -> None:
+        url, eager = self.previous
+        self._switch(url, eager=eager)
+
+    @staticmethod
+    def _switch(url: str, *, eager: bool) -> None:
+        # Celery caches its connection and producer pools; kombu keeps one pool per broker URL.
+        celery_app._pool = None
+        celery_app.amqp._producer_pool = None
+        celery_app.conf.broker_write_url = url  # what senders use (Celery copies broker_url into it)
+        celery_app.conf.task_always_eager = eager
+
+
+@pytest.fixture
+def broker_down():
+    """Every send to the broker fails (connection refused) until `broker_down.back()`."""
+    outage = BrokerOutage()
+    yield outage
+    outage.back()
 
 
 @pytest.fixture(scope="session")

@@ -114,15 +114,19 @@ def test_a_repository_whose_scan_failed_lately_waits(make_repository):
     assert rescans.rescans_due() == [repository]
 
 
-def test_a_scan_abandoned_before_its_chunks_were_planned_is_failed_by_the_sweep(make_repository):
+def test_a_scan_abandoned_in_its_first_steps_starts_again_and_fails_after_three_starts(make_repository):
     from audits.scanning.pipeline import scans_abandoned
 
     repository = _in_inventory(make_repository("r/abandoned", {"a.txt": "a\n"}))
     stale = timezone.now() - timezone.timedelta(hours=1)
-    scan = Scan.objects.create(repository=repository, status="running", step="fetch", heartbeat_at=stale)
+    scan = Scan.objects.create(repository=repository, status="running", step="fetch", heartbeat_at=stale, starts=1)
     assert scans_abandoned() == 1
     scan.refresh_from_db()
-    assert scan.status == "failed" and "stopped" in scan.error
+    assert scan.status == "queued" and scan.step == ""
+    Scan.objects.filter(pk=scan.pk).update(status="running", step="plan", heartbeat_at=stale, starts=3)
+    assert scans_abandoned() == 1
+    scan.refresh_from_db()
+    assert scan.status == "failed" and "stopped during this scan 3 times" in scan.error
 
 
 def test_a_scan_of_a_named_commit_reuses_its_verdict_but_does_not_count_as_a_head_check(make_repository):

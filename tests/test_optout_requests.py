@@ -403,7 +403,7 @@ def test_a_lost_check_message_is_found_again_by_the_sweep_after_its_lease(repo, 
 
     request = file_and_confirm(repositories=[repo]).request
     Verification.objects.update(next_check_at=timezone.now())
-    with mock.patch.object(tasks.verification_check_task, "delay", autospec=True) as lost:
+    with mock.patch.object(tasks.verification_check_task, "apply_async", autospec=True) as lost:
         services.optout_request_verify(request_id=request.pk)
     assert lost.call_count == 1
     assert services.verifications_due() == []  # leased: not queued twice while the message may still arrive

@@ -11,6 +11,7 @@ scanned again. The chunk that finishes last writes the verdict.
 import logging
 import shutil
 import tempfile
+import time
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -18,13 +19,16 @@ from posixpath import basename
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 
 from audits import scancode
 from audits.models import BlobFinding, Scan, ScanChunk, ScanFile
 from audits.scanning import files as scan_files
 from governance import git
+from governance.faults import fault_point
+from governance.heartbeats import heartbeat
+from governance.queueing import task_send_on_commit
 
 logger = logging.getLogger(__name__)
 
@@ -130,7 +134,11 @@ STEPS = [("fetch", _step_fetch), ("list", _step_list), ("select", _step_select),
 def scan_start(*, scan_id: int) -> Scan | None:
     """Run the steps up to the chunks of a queued scan; return it, or None when another worker has it."""
     claimed = Scan.objects.filter(pk=scan_id, status=Scan.Status.QUEUED).update(
-        status=Scan.Status.RUNNING, started_at=timezone.now(), heartbeat_at=timezone.now()
+        status=Scan.Status.RUNNING,
+        started_at=timezone.now(),
+        heartbeat_at=timezone.now(),
+        starts=F("starts") + 1,
+        enqueue_failed_at=None,
     )
     if claimed != 1:
         return None
@@ -138,18 +146,21 @@ def scan_start(*, scan_id: int) -> Scan | None:
     scan.scanner_version = scancode.scanner_version()
     scan.index_fingerprint = scancode.index_fingerprint()
     context = ScanContext(scan=scan, workdir=scan_workdir(scan))
-    for name, step in STEPS:
-        scan.step = name
-        Scan.objects.filter(pk=scan.pk).update(step=name, heartbeat_at=timezone.now())
-        try:
-            step(context)
-        except git.GitError as failure:
-            scan_fail(scan=scan, error=str(failure))
-            return scan
-        except Exception as failure:
-            # Not the repository's fault: fail the scan (so the repository can be scanned again) and let it show.
-            scan_fail(scan=scan, error=f"the {name} step failed unexpectedly: {type(failure).__name__}: {failure}")
-            raise
+    # A fetch can take minutes: the heartbeat shows the sweep that this worker is alive all along.
+    with heartbeat(Scan.objects.filter(pk=scan.pk, status=Scan.Status.RUNNING), every=_beat_seconds()):
+        for name, step in STEPS:
+            scan.step = name
+            Scan.objects.filter(pk=scan.pk).update(step=name, heartbeat_at=timezone.now())
+            fault_point(f"scan:{name}")
+            try:
+                step(context)
+            except git.GitError as failure:
+                scan_fail(scan=scan, error=str(failure))
+                return scan
+            except Exception as failure:
+                # Not the repository's fault: fail the scan (so the repository can be scanned again) and let it show.
+                scan_fail(scan=scan, error=f"the {name} step failed unexpectedly: {type(failure).__name__}: {failure}")
+                raise
     scan.step = "scan"
     scan.heartbeat_at = timezone.now()
     scan.save()
@@ -187,7 +198,8 @@ def scan_chunk_run(*, scan_id: int, number: int) -> bool:
     to_scan = [f for f in pending if f.blob_id not in known]
     if to_scan:
         try:
-            _chunk_scan(scan, to_scan, version)
+            with heartbeat(Scan.objects.filter(pk=scan.pk, status=Scan.Status.RUNNING), every=_beat_seconds()):
+                _chunk_scan(scan, to_scan, version)
         except git.GitError as failure:
             ScanChunk.objects.filter(scan=scan, number=number).update(status=ScanChunk.Status.QUEUED)
             scan_fail(scan=scan, error=str(failure))
@@ -254,6 +266,7 @@ def _blob_finding(blob_id: str, content: bytes | None, path: str, version: str, 
     # scancode reads files; the blob keeps its own name, which some of its rules look at.
     location = scratch / (basename(path) or "file")
     location.write_bytes(content)
+    fault_point("scan:chunks")  # the worst moment to die: a blob's contents on disk
     try:
         found = scancode.file_scan(location, timeout=settings.AUDITS_FILE_TIMEOUT_SECONDS)
     finally:
@@ -301,25 +314,41 @@ def scan_cleanup(scan: Scan) -> None:
     shutil.rmtree(scan_workdir(scan), ignore_errors=True)
 
 
-def stalled_chunks(*, older_than: timedelta = timedelta(minutes=15)) -> list[tuple[int, int]]:
+def _beat_seconds() -> float:
+    """Live work beats four times per stall threshold, so one late beat never looks like a dead worker."""
+    return settings.AUDITS_CHUNK_STALL_SECONDS / 4
+
+
+def _stall_cutoff():
+    return timezone.now() - timedelta(seconds=settings.AUDITS_CHUNK_STALL_SECONDS)
+
+
+# A scan whose worker died this many times in its first steps is failed rather than started again: the
+# repository itself may be what kills workers (memory, a pathological tree).
+MAX_STARTS = 3
+# Steps before the chunks exist (and before the scan's scanner version is saved): a scan stopped in one of
+# them starts again from the beginning.
+EARLY_STEPS = ("", "fetch", "list", "select", "plan")
+
+
+def stalled_chunks(*, older_than: timedelta | None = None) -> list[tuple[int, int]]:
     """(scan, chunk) pairs of running scans that nobody has touched for a while: their message was lost."""
-    cutoff = timezone.now() - older_than
+    cutoff = timezone.now() - older_than if older_than else _stall_cutoff()
     return list(
         ScanChunk.objects.filter(scan__status=Scan.Status.RUNNING, scan__heartbeat_at__lt=cutoff)
+        .exclude(scan__step__in=EARLY_STEPS)
         .exclude(status=ScanChunk.Status.DONE)
         .values_list("scan_id", "number")
     )
 
 
-def scans_abandoned(*, older_than: timedelta = timedelta(minutes=30)) -> int:
-    """Fail running scans that stopped before their chunks were planned (a worker killed mid-fetch)."""
-    cutoff = timezone.now() - older_than
-    abandoned = list(
-        Scan.objects.filter(status=Scan.Status.RUNNING, heartbeat_at__lt=cutoff, chunks__isnull=True).distinct()
+def scans_abandoned(*, older_than: timedelta | None = None) -> int:
+    """Fail running scans that stopped in their first steps too often (see MAX_STARTS); restart the others."""
+    cutoff = timezone.now() - older_than if older_than else _stall_cutoff()
+    stale = Scan.objects.filter(status=Scan.Status.RUNNING, heartbeat_at__lt=cutoff, step__in=EARLY_STEPS)
+    return sum(
+        scan_recover(scan_id=scan_id, cutoff=cutoff) is not None for scan_id in stale.values_list("pk", flat=True)
     )
-    for scan in abandoned:
-        scan_fail(scan=scan, error="the worker stopped during this scan; it will be scanned again")
-    return len(abandoned)
 
 
 def chunk_reset(*, scan_id: int, number: int) -> None:
@@ -327,3 +356,93 @@ def chunk_reset(*, scan_id: int, number: int) -> None:
         status=ScanChunk.Status.QUEUED
     )
     Scan.objects.filter(pk=scan_id).update(heartbeat_at=timezone.now())
+
+
+def scan_recover(*, scan_id: int, cutoff=None) -> str | None:
+    """Put an open scan that cannot progress back on its way; what was done, or None when it needed nothing.
+
+    The row is the truth: a queued scan whose message was refused (or may have been lost with the broker)
+    is sent again; a running scan whose heartbeat stopped (its worker died) starts again from the
+    beginning if it stopped in its first steps, has its unfinished chunks sent again, or, every chunk
+    being done, has its verdict step sent again. Sends happen when the caller's transaction commits.
+    """
+    from audits.tasks import scan_chunk_task, scan_finish_task, scan_task
+
+    cutoff = cutoff or _stall_cutoff()
+    now = timezone.now()
+    this = Scan.objects.filter(pk=scan_id)
+    scan = this.only("status", "step", "heartbeat_at", "created_at", "sent_at", "enqueue_failed_at", "starts").first()
+    if scan is None:
+        return None
+    if scan.status == Scan.Status.QUEUED:
+        resend = now - timedelta(seconds=settings.AUDITS_QUEUE_RESEND_SECONDS)
+        last_sent = scan.sent_at or scan.created_at
+        if scan.enqueue_failed_at is None and last_sent >= resend:
+            return None
+        if not this.filter(status=Scan.Status.QUEUED).update(sent_at=now):  # one resend per interval
+            return None
+        task_send_on_commit(scan_task, scan_id, waiting=this)
+        return "sent"
+    if scan.status != Scan.Status.RUNNING or scan.heartbeat_at is None or scan.heartbeat_at >= cutoff:
+        return None
+    # Claimed through the heartbeat, so two sweeps (or a sweep and scan_request) never recover it twice.
+    if not this.filter(status=Scan.Status.RUNNING, heartbeat_at__lt=cutoff).update(heartbeat_at=now):
+        return None
+    if scan.step in EARLY_STEPS:
+        if scan.starts >= MAX_STARTS:
+            scan_fail(
+                scan=Scan.objects.select_related("repository").get(pk=scan_id),
+                error=f"the worker stopped during this scan {scan.starts} times; it will be scanned again later",
+            )
+            return "failed"
+        this.filter(status=Scan.Status.RUNNING).update(status=Scan.Status.QUEUED, step="", started_at=None, sent_at=now)
+        task_send_on_commit(scan_task, scan_id, waiting=this)
+        return "restarted"
+    unfinished = list(
+        ScanChunk.objects.filter(scan_id=scan_id).exclude(status=ScanChunk.Status.DONE).values_list("number", flat=True)
+    )
+    if unfinished:
+        ScanChunk.objects.filter(scan_id=scan_id, number__in=unfinished).update(status=ScanChunk.Status.QUEUED)
+        for number in unfinished:
+            task_send_on_commit(scan_chunk_task, scan_id, number, waiting=this)
+        return "chunks"
+    task_send_on_commit(scan_finish_task, scan_id, waiting=this)
+    return "verdict"
+
+
+def scans_recover() -> dict[str, int]:
+    """Recover every open scan that cannot progress (for the periodic sweep); counts by what was done."""
+    counts: dict[str, int] = {}
+    resend = timezone.now() - timedelta(seconds=settings.AUDITS_QUEUE_RESEND_SECONDS)
+    candidates = Scan.objects.filter(
+        Q(status=Scan.Status.RUNNING, heartbeat_at__lt=_stall_cutoff())
+        | Q(status=Scan.Status.QUEUED, enqueue_failed_at__isnull=False)
+        | Q(status=Scan.Status.QUEUED, sent_at__lt=resend)
+        | Q(status=Scan.Status.QUEUED, sent_at__isnull=True, created_at__lt=resend)
+    )
+    for scan_id in candidates.order_by("pk").values_list("pk", flat=True)[:1000]:
+        done = scan_recover(scan_id=scan_id)
+        if done:
+            counts[done] = counts.get(done, 0) + 1
+    return counts
+
+
+def scan_workdirs_sweep() -> int:
+    """Remove fetched commits (file contents) left on disk by scans that are no longer open."""
+    folder = Path(settings.DATA_DIR) / "scans"
+    if not folder.is_dir():
+        return 0
+    open_ids = {
+        f"scan-{pk}"
+        for pk in Scan.objects.filter(status__in=[Scan.Status.QUEUED, Scan.Status.RUNNING]).values_list("pk", flat=True)
+    }
+    removed = 0
+    # A folder this young may belong to a scan opened since the query above.
+    young = time.time() - settings.AUDITS_CHUNK_STALL_SECONDS
+    for workdir in folder.iterdir():
+        # "scan-12" and its staging folders "scan-12-xxxx" while a chunk's worker fetches.
+        name = "-".join(workdir.name.split("-")[:2])
+        if workdir.is_dir() and name not in open_ids and workdir.stat().st_mtime < young:
+            shutil.rmtree(workdir, ignore_errors=True)
+            removed += 1
+    return removed

@@ -21,6 +21,6 @@ def drop(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("governance", "0004_dataset_slug_reserved")]
+    dependencies = [("governance", "0005_import_waiting_for_worker")]
 
     operations = [migrations.RunPython(create, drop)]
