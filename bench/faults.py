@@ -123,9 +123,19 @@ class Processes:
     def worker_start(self) -> float:
         self.workers_started += 1
         started = time.monotonic()
+        # One worker serving every queue (default, proof checks, Verify now, scans): the bench kills them together.
+        queues = ",".join(
+            self.environment.get(name, default)
+            for name, default in (
+                ("CELERY_TASK_DEFAULT_QUEUE", "governance"),
+                ("PROOF_CHECKS_QUEUE", "proofs"),
+                ("PROOF_CHECKS_NOW_QUEUE", "proofs-now"),
+                ("SCANS_QUEUE", "scans"),
+            )
+        )
         self.worker = self._start(
             ["worker", "--concurrency", "2", "-n", f"faults-{self.workers_started}@localhost", "--loglevel", "INFO"]
-            + ["--without-gossip", "--without-mingle"],
+            + ["-Q", queues, "--without-gossip", "--without-mingle"],
             "worker.log",
         )
         return started

@@ -10,7 +10,8 @@ Real workers on PostgreSQL and Redis:
 
 - after: this tree's workers as the Procfile runs the proof queues (`proofs` --concurrency 4 and `proofs-now`
   --concurrency 2);
-- before: main's code (exported with `git archive main`) and its single `worker --concurrency 2`.
+- before: the code before the budgets (commit BEFORE_REF, exported with `git archive`) and its single
+  `worker --concurrency 2`.
 
 Runs are interleaved (before, after, before, …), each mode with its own database, queues and tarpit. An owner
 still waiting after --owner-timeout seconds counts as not verified. Prints JSON.
@@ -42,8 +43,10 @@ DEFAULTS = {
     "before": True,
     "owner_timeout": 60.0,
     "git_timeout": 30,
-    "database": "governance_h2_bench_tarpit",
+    "database": "governance_bench_tarpit",
 }
+# The last commit before queues and budgets existed: the "before" side of the comparison.
+BEFORE_REF = "7c4f4f9"
 GOAL_SECONDS = 5.0
 
 
@@ -180,11 +183,11 @@ def _options(args) -> dict:
     return {key: default if given.get(key) is None else given[key] for key, default in DEFAULTS.items()}
 
 
-def _main_source(folder: Path) -> Path:
-    """main's code as committed, exported beside this run (the worktree of main itself is never touched)."""
-    target = folder / "main-src"
+def _before_source(folder: Path) -> Path:
+    """The code before the budgets (BEFORE_REF), exported beside this run; the working tree is never touched."""
+    target = folder / "before-src"
     target.mkdir()
-    archive = subprocess.run(["git", "archive", "main"], cwd=ROOT, capture_output=True, check=True).stdout
+    archive = subprocess.run(["git", "archive", BEFORE_REF], cwd=ROOT, capture_output=True, check=True).stdout
     subprocess.run(["tar", "-x", "-C", str(target)], input=archive, check=True)
     return target
 
@@ -215,7 +218,7 @@ def _workers(mode: dict, folder: Path) -> list[subprocess.Popen]:
 
 def run(args=None) -> dict:
     options = _options(args)
-    broker = os.environ.get("CELERY_BROKER_URL") or "redis://127.0.0.1:6379/12"
+    broker = os.environ.get("CELERY_BROKER_URL") or "redis://127.0.0.1:6379/15"
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "governance.settings")
     os.environ.setdefault("DJANGO_DEBUG", "1")
     os.environ["CELERY_BROKER_URL"] = broker
@@ -237,7 +240,7 @@ def run(args=None) -> dict:
     with contextlib.ExitStack() as stack:
         folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-tarpit-")))
         for name in names:
-            prefix = f"bench-h2-{name}-{uuid.uuid4().hex[:6]}"
+            prefix = f"bench-tarpit-{name}-{uuid.uuid4().hex[:6]}"
             variables = {
                 "CELERY_TASK_DEFAULT_QUEUE": prefix,
                 "PROOF_CHECKS_QUEUE": f"{prefix}-proofs",
@@ -257,8 +260,8 @@ def run(args=None) -> dict:
             )
             env["CELERY_BROKER_URL"] = broker
             if name == "before":
-                workers = [("worker", prefix, 2)]  # main's Procfile: one worker, every task on the default queue
-                source = _main_source(folder)
+                workers = [("worker", prefix, 2)]  # the old Procfile: one worker, every task on the default queue
+                source = _before_source(folder)
             else:
                 workers = [("proofs", f"{prefix}-proofs", 4), ("proofs-now", f"{prefix}-proofs-now", 2)]
                 source = ROOT
@@ -337,7 +340,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repositories", type=int, default=DEFAULTS["repositories"])
     parser.add_argument("--runs", type=int, default=DEFAULTS["runs"])
-    parser.add_argument("--no-before", dest="before", action="store_false", help="leave out main's behaviour")
+    parser.add_argument(
+        "--no-before", dest="before", action="store_false", help="leave out the code before the budgets"
+    )
     parser.add_argument("--owner-timeout", type=float, default=DEFAULTS["owner_timeout"])
     parser.add_argument("--git-timeout", type=int, default=DEFAULTS["git_timeout"])
     parser.add_argument("--database", default=DEFAULTS["database"], help="prefix of the scratch databases")

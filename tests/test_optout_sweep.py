@@ -19,6 +19,6 @@ def test_a_request_with_several_due_proofs_is_swept_once(make_repository):
     Verification.objects.update(next_check_at=timezone.now())
     assert Verification.objects.filter(request=request).count() == 3
     assert sorted(services.verifications_due()) == sorted([request.pk, other.pk])
-    with mock.patch.object(tasks.optout_request_verify_task, "delay", autospec=True) as queued:
+    with mock.patch.object(tasks.optout_request_verify_task, "apply_async", autospec=True) as queued:
         tasks.verification_sweep()
-    assert sorted(call.args[0] for call in queued.call_args_list) == sorted([request.pk, other.pk])
+    assert sorted(call.kwargs["args"][0] for call in queued.call_args_list) == sorted([request.pk, other.pk])
