@@ -26,11 +26,9 @@ import contextlib
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import uuid
 from pathlib import Path
@@ -48,54 +46,6 @@ DEFAULTS = {
 # The last commit before queues and budgets existed: the "before" side of the comparison.
 BEFORE_REF = "7c4f4f9"
 GOAL_SECONDS = 5.0
-
-
-class Tarpit:
-    """Accepts, reads and drops what is sent, never answers; counts connections and the most open at once."""
-
-    def __init__(self):
-        self.listener = socket.create_server(("127.0.0.1", 0), backlog=1024)
-        self.port = self.listener.getsockname()[1]
-        self.accepted = self.open = self.most_open = 0
-        self._lock = threading.Lock()
-        self._stopped = threading.Event()
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def _accept(self) -> None:
-        self.listener.settimeout(0.2)
-        while not self._stopped.is_set():
-            try:
-                connection, _ = self.listener.accept()
-            except TimeoutError:
-                continue
-            except OSError:
-                return
-            with self._lock:
-                self.accepted += 1
-                self.open += 1
-                self.most_open = max(self.most_open, self.open)
-            threading.Thread(target=self._hold, args=(connection,), daemon=True).start()
-
-    def _hold(self, connection: socket.socket) -> None:
-        connection.settimeout(0.5)
-        with connection:
-            while not self._stopped.is_set():
-                try:
-                    if not connection.recv(65536):
-                        break
-                except TimeoutError:
-                    continue
-                except OSError:
-                    break
-        with self._lock:
-            self.open -= 1
-
-    def figures(self) -> dict:
-        return {"connections": self.accepted, "most_open_at_once": self.most_open}
-
-    def stop(self) -> None:
-        self._stopped.set()
-        self.listener.close()
 
 
 # --- the driver: runs inside one mode's code tree (PYTHONPATH), with that mode's environment -------------------
@@ -225,6 +175,8 @@ def run(args=None) -> dict:
     sys.path.insert(0, str(ROOT))
     import django
 
+    from tests.tarpit import tarpit as tarpit_server  # the suite's tarpit, in this process (not in a mode's tree)
+
     django.setup()
     names = ["before", "after"] if options["before"] else ["after"]
     result: dict = {
@@ -265,8 +217,7 @@ def run(args=None) -> dict:
             else:
                 workers = [("proofs", f"{prefix}-proofs", 4), ("proofs-now", f"{prefix}-proofs-now", 2)]
                 source = ROOT
-            tarpit = Tarpit()
-            stack.callback(tarpit.stop)
+            tarpit = stack.enter_context(tarpit_server())
             modes[name] = {"name": name, "env": env, "source": source, "workers": workers, "tarpit": tarpit}
         try:
             for mode in modes.values():
@@ -312,7 +263,7 @@ def run(args=None) -> dict:
                     ],
                     "within_goal": all_verified and max(seconds) <= GOAL_SECONDS,
                     "workers": [f"{name} -Q {queue} --concurrency {count}" for name, queue, count in mode["workers"]],
-                    "tarpit": mode["tarpit"].figures(),
+                    "tarpit": {"connections": mode["tarpit"].accepted, "most_open_at_once": mode["tarpit"].most_open},
                     "submit_and_queue_seconds": mode["attack_seconds"],
                     **_driver(mode, "stats", request=mode["request"]),
                 }
