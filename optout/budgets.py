@@ -7,8 +7,9 @@ such repositories from holding the workers that every other owner's check needs:
 - at most OPTOUT_CHECKS_PER_HOST checks of one host run at a time, counted across every worker process; a check
   whose host is at its cap goes back to the queue for a few seconds instead of waiting inside a worker;
 - at most OPTOUT_CHECKS_PER_REQUEST checks of one request are in flight; each finished check queues the next;
-- a request spends at most OPTOUT_CHECK_ROUND_SECONDS of git time per round (a sweep or a "Verify now"); the rest
-  waits for the next round;
+- a request spends at most OPTOUT_CHECK_ROUND_SECONDS of git time per round; the rest waits for the next round,
+  which a sweep starts at most every OPTOUT_CHECK_ROUND_EVERY_SECONDS (the sweep runs every OPTOUT_SWEEP_SECONDS
+  to pick up lost work, which must not renew the budget) and a "Verify now" starts at once;
 - a repository git could not read backs off quickly, within hours (1, 5, 15, 60, 180, 360 minutes): one
   schedule whatever the cause, because a longer one for silent hosts would show on the status page which ports
   accept and never answer — and the caps above already bound what a silent host costs;
@@ -117,6 +118,12 @@ def round_spent(request) -> float:
         request_id=request.pk, last_checked_at__gte=request.check_round_started_at
     ).aggregate(seconds=Sum("last_check_seconds"))["seconds"]
     return spent or 0.0
+
+
+def round_due(request, now) -> bool:
+    """A sweep starts a new round at most every OPTOUT_CHECK_ROUND_EVERY_SECONDS (the sweep itself runs more often)."""
+    started = request.check_round_started_at
+    return started is None or started <= now - timedelta(seconds=settings.OPTOUT_CHECK_ROUND_EVERY_SECONDS)
 
 
 def round_left(request) -> bool:

@@ -465,7 +465,8 @@ def _activate(request: OptOutRequest, verifications) -> None:
 def optout_request_verify(*, request_id: int, interactive: bool = False, new_round: bool = True) -> OptOutRequest:
     """Queue the request's due proof checks, one task each, within its budgets (optout/budgets.py).
 
-    A sweep or "Verify now" starts a round (`new_round`); a recorded check continues it. At most
+    "Verify now" starts a round, a sweep too once the last one is OPTOUT_CHECK_ROUND_EVERY_SECONDS old (`new_round`);
+    a recorded check continues it. At most
     OPTOUT_CHECKS_PER_REQUEST checks are in flight (with tasks run inline: every due one at once). An interactive
     round sends its checks to the "Verify now" queue, except those of hosts that timed out last time.
     """
@@ -481,7 +482,7 @@ def optout_request_verify(*, request_id: int, interactive: bool = False, new_rou
         )
         if request is None:
             return OptOutRequest.objects.get(pk=request_id)
-        if new_round:
+        if new_round and (interactive or budgets.round_due(request, now)):
             request.check_round_started_at = now
             request.save(update_fields=["check_round_started_at"])
         elif not budgets.round_left(request):

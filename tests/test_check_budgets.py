@@ -93,7 +93,13 @@ def test_a_request_stops_its_round_once_the_round_budget_is_spent(settings, fast
         assert all(v.next_check_at <= timezone.now() and v.check_queued_at is None for v in waiting)
         assert set(services.verifications_due()) == {request.pk}  # the next round takes them
 
-        services.optout_request_verify(request_id=request.pk)
+        services.optout_request_verify(request_id=request.pk)  # a sweep soon after: the round is still spent
+        assert server.accepted == 1
+
+        request.refresh_from_db()
+        request.check_round_started_at -= timedelta(seconds=settings.OPTOUT_CHECK_ROUND_EVERY_SECONDS)
+        request.save(update_fields=["check_round_started_at"])
+        services.optout_request_verify(request_id=request.pk)  # the sweep once the round is old enough
         assert server.accepted == 2 and request.verifications.filter(attempts=1).count() == 2
 
 
