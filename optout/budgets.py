@@ -77,6 +77,19 @@ def host_slot_release(slot: slots.Slot | None) -> None:
     slots.slot_release(slot)
 
 
+def check_run_acquire(verification_id: int) -> slots.Slot | None:
+    """The right to run one verification's check now, or None while another process runs it (a copy of its message)."""
+    if inline():
+        return slots.Slot(key="", token="")
+    # As long as the check's own lease (OPTOUT_CHECK_LEASE_SECONDS, longer than a lookup and a read): when a killed
+    # worker's check is sent again at the end of that lease, its hold has ended too.
+    return slots.slot_acquire(f"check:{verification_id}", limit=1, lease_seconds=settings.OPTOUT_CHECK_LEASE_SECONDS)
+
+
+def check_run_release(slot: slots.Slot | None) -> None:
+    slots.slot_release(slot)
+
+
 def busy_retry_seconds(*, interactive: bool) -> int:
     return INTERACTIVE_BUSY_RETRY_SECONDS if interactive else settings.OPTOUT_HOST_BUSY_RETRY_SECONDS
 

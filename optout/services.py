@@ -291,8 +291,21 @@ def verification_check(*, verification_id: int, interactive: bool = False) -> Ve
     cap sends the check back to the queue for a moment, and each recorded check queues the request's next one.
     """
     verification = Verification.objects.select_related("request", "proof_repository").get(pk=verification_id)
-    if verification.state not in Verification.WAITING_STATES:
+    if verification.state not in Verification.WAITING_STATES or verification.check_queued_at is None:
+        # Nothing outstanding: a copy of a message already handled (a sweep may send a check again while the
+        # first message still waits in a long queue). Only the sends below and in optout_request_verify count.
         return verification
+    run = budgets.check_run_acquire(verification_id)
+    if run is None:
+        return verification  # a copy of this message is being handled right now: one git read, not two
+    try:
+        return _verification_check_run(verification, interactive=interactive)
+    finally:
+        budgets.check_run_release(run)
+
+
+def _verification_check_run(verification: Verification, *, interactive: bool) -> Verification:
+    verification_id = verification.pk
     request = verification.request
     now = timezone.now()
     if not budgets.round_left(request):

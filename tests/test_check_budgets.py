@@ -111,6 +111,7 @@ def test_a_host_at_its_cap_sends_the_check_back_to_the_queue_instead_of_waiting(
         url = server.url("o/busy.git")
         request = file_and_confirm(repositories=[url]).request
         verification = request.verifications.get()
+        request.verifications.update(check_queued_at=timezone.now())  # its message was sent
         held = [slots.slot_acquire(budgets.host_key(url), limit=2, lease_seconds=60) for _ in range(2)]
         try:
             started = time.monotonic()
@@ -192,3 +193,34 @@ def test_verify_now_sends_first_the_checks_of_hosts_that_did_not_time_out(make_r
     interactive = [m["headers"]["argsrepr"] for m in proofs_now() if "verification_check" in m["headers"]["task"]]
     assert len(interactive) == 2 and proofs() == []
     assert f"({slow.pk}," not in " ".join(interactive)
+
+
+def test_a_copy_of_a_check_message_already_handled_reads_nothing(make_repository, broker_queues):
+    proofs, _ = broker_queues
+    request = file_and_confirm(repositories=repositories(make_repository, 1)).request
+    due_now(request)
+    services.optout_request_verify(request_id=request.pk)
+    [message] = proofs()
+    verification_id = int(message["headers"]["argsrepr"].strip("(,)"))
+
+    services.verification_check(verification_id=verification_id)  # the message
+    services.verification_check(verification_id=verification_id)  # a copy a sweep sent while it waited
+
+    checked = Verification.objects.get(pk=verification_id)
+    assert checked.attempts == 1 and checked.check_queued_at is None
+
+
+def test_a_copy_of_a_check_message_arriving_while_the_check_runs_is_dropped(make_repository, broker_queues):
+    request = file_and_confirm(repositories=repositories(make_repository, 1)).request
+    due_now(request)
+    services.optout_request_verify(request_id=request.pk)
+    verification = request.verifications.get()
+    running = budgets.check_run_acquire(verification.pk)  # another worker process is reading this repository
+    try:
+        services.verification_check(verification_id=verification.pk)
+    finally:
+        budgets.check_run_release(running)
+    assert Verification.objects.get(pk=verification.pk).attempts == 0
+
+    services.verification_check(verification_id=verification.pk)  # the message itself, once that run is over
+    assert Verification.objects.get(pk=verification.pk).attempts == 1
