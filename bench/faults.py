@@ -145,6 +145,15 @@ class Processes:
         if self.worker and self.worker.poll() is None:
             os.killpg(self.worker.pid, signal.SIGKILL)
             self.worker.wait(timeout=30)
+            # The parent is reaped; its pool processes (and their git) may take a moment longer to be gone,
+            # and until then they hold their scratch folders' locks.
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline:
+                try:
+                    os.killpg(self.worker.pid, 0)
+                except ProcessLookupError:
+                    break
+                time.sleep(0.05)
 
     def worker_stop(self) -> None:
         if self.worker and self.worker.poll() is None:
