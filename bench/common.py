@@ -12,8 +12,11 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 @contextlib.contextmanager
-def scratch_database(name: str, data_dir: str, **variables: str):
-    """Create and migrate a fresh database `name` on DATABASE_URL's server; yield the environment to use it."""
+def scratch_database(name: str, data_dir: str, *, source: Path = ROOT, **variables: str):
+    """Create and migrate a fresh database `name` on DATABASE_URL's server; yield the environment to use it.
+
+    `source` is the code tree whose migrations make the schema (a bench comparing with older code passes its tree).
+    """
     server_url = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/governance").rsplit("/", 1)[0]
     with psycopg.connect(f"{server_url}/postgres", autocommit=True) as admin:
         admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
@@ -27,7 +30,7 @@ def scratch_database(name: str, data_dir: str, **variables: str):
         **variables,
     }
     try:
-        subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=environment, check=True)
+        subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=source, env=environment, check=True)
         yield environment
     finally:
         with psycopg.connect(f"{server_url}/postgres", autocommit=True) as admin:

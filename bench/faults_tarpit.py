@@ -207,16 +207,19 @@ def run(args=None) -> dict:
                 "OPTOUT_VERIFY_INTERVAL_SECONDS": "0",
                 "OPTOUT_VERIFY_PER_IP_PER_HOUR": "1000000",
             }
-            env = stack.enter_context(
-                scratch_database(f"{options['database']}_{name}", str(folder / f"data-{name}"), **variables)
-            )
-            env["CELERY_BROKER_URL"] = broker
             if name == "before":
                 workers = [("worker", prefix, 2)]  # the old Procfile: one worker, every task on the default queue
                 source = _before_source(folder)
             else:
                 workers = [("proofs", f"{prefix}-proofs", 4), ("proofs-now", f"{prefix}-proofs-now", 2)]
                 source = ROOT
+            # Each side's own migrations: the older code does not know the columns added since.
+            env = stack.enter_context(
+                scratch_database(
+                    f"{options['database']}_{name}", str(folder / f"data-{name}"), source=source, **variables
+                )
+            )
+            env["CELERY_BROKER_URL"] = broker
             tarpit = stack.enter_context(tarpit_server())
             modes[name] = {"name": name, "env": env, "source": source, "workers": workers, "tarpit": tarpit}
         try:
