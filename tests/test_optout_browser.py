@@ -5,8 +5,9 @@ import re
 import pytest
 from django.core import mail
 
+from optout import services
 from optout.models import Exclusion, OptOutRequest
-from tests.optout_helpers import commit_proof
+from tests.optout_helpers import commit_proof, file_and_confirm
 
 
 @pytest.mark.worker
@@ -51,3 +52,17 @@ def test_an_owner_opts_a_repository_out_proves_it_and_sees_it_excluded(
     exclusion = Exclusion.objects.get()
     assert exclusion.repository.canonical == repository.as_uri() and exclusion.is_active
     assert "dana@example.org" not in page.content()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_status_page_of_repositories_that_could_not_be_read_fits_a_phone(live_server, browser_page):
+    closed = [f"http://127.0.0.1:1/some-organisation/a-repository-with-a-long-name-{n}.git" for n in range(2)]
+    confirmation = file_and_confirm(repositories=closed)
+    services.optout_request_verify_now(request=confirmation.request, ip="198.51.100.7")  # inline: read, refused
+    page = browser_page
+    page.set_viewport_size({"width": 390, "height": 844})
+
+    page.goto(f"{live_server.url}/opt-out/r/{confirmation.status_token}/")
+
+    assert page.locator("#verifications").inner_text().count("could not be read") == 2
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390  # the table scrolls in its box, not the page
