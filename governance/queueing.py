@@ -9,6 +9,8 @@ retry policy and socket timeouts in settings, so a web request never hangs on a 
 import logging
 import socket
 
+from celery import current_app
+from celery.app.task import Task
 from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
@@ -21,14 +23,26 @@ logger = logging.getLogger(__name__)
 BROKER_ERRORS = (OperationalError, ConnectionError, socket.timeout, TimeoutError)
 
 
+def task_named(name: str) -> Task:
+    """The registered task called `name`: senders name a task instead of importing its module, so a service
+    never imports the tasks that call it (no import cycle), and the name is the contract routing already uses."""
+    if name not in current_app.tasks:
+        current_app.loader.import_default_modules()  # autodiscovery is lazy outside a worker
+    return current_app.tasks[name]
+
+
 def task_send(
-    task, *args, kwargs: dict | None = None, countdown: float | None = None, waiting: QuerySet | None = None
+    task: Task | str, *args, kwargs: dict | None = None, countdown: float | None = None, waiting: QuerySet | None = None
 ) -> bool:
     """Send `task(*args, **kwargs)`; False when the broker could not take it, after marking `waiting` rows as such.
+
+    `task` is a task or its registered name (`"optout.tasks.verification_check_task"`).
 
     `waiting` holds the rows whose work this message carries (they need an `enqueue_failed_at` field):
     marked when the send fails, cleared when a later send succeeds. `countdown` delays the run by that many seconds.
     """
+    if isinstance(task, str):
+        task = task_named(task)
     try:
         task.apply_async(args=args, kwargs=kwargs, countdown=countdown)
     except BROKER_ERRORS as failure:
@@ -41,6 +55,6 @@ def task_send(
     return True
 
 
-def task_send_on_commit(task, *args, kwargs: dict | None = None, waiting: QuerySet | None = None) -> None:
+def task_send_on_commit(task: Task | str, *args, kwargs: dict | None = None, waiting: QuerySet | None = None) -> None:
     """`task_send` once the current transaction commits (never before the row exists)."""
     transaction.on_commit(lambda: task_send(task, *args, kwargs=kwargs, waiting=waiting))
