@@ -173,6 +173,12 @@ class RepositoryAudit(models.Model):
         return str(self.repository)
 
 
+class DatasetDecisionQuerySet(models.QuerySet):
+    def excluding(self, dataset: Dataset):
+        """The repositories `dataset`'s license policy (or a maintainer's review) excludes now."""
+        return self.filter(dataset=dataset, decision=Decision.EXCLUDE)
+
+
 class DatasetDecision(models.Model):
     """The policy of one dataset applied to a repository's latest verdict (recomputed when either changes)."""
 
@@ -190,6 +196,8 @@ class DatasetDecision(models.Model):
     review = models.ForeignKey("Review", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     since = models.DateTimeField(help_text="When the decision in force last changed")
     updated_at = models.DateTimeField(auto_now=True)
+
+    objects = DatasetDecisionQuerySet.as_manager()
 
     class Meta:
         constraints = [

@@ -5,14 +5,12 @@ from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
 from django.core.validators import validate_slug
-from django.db.models import Count
 from django.shortcuts import redirect
 from django.utils.html import format_html
 
 from governance.exceptions import GovernanceError
 from governance.models import (
     BuildReport,
-    Dataset,
     DatasetRepository,
     InventoryImport,
     PipelineToken,
@@ -35,29 +33,6 @@ class RepositoryAdmin(admin.ModelAdmin):
     def has_add_permission(self, request):
         # Identity comes from the parser only (inventory imports, requests), never typed by hand.
         return False
-
-
-@admin.register(Dataset)
-class DatasetAdmin(admin.ModelAdmin):
-    list_display = ["slug", "name", "inventory_size", "no_license", "created_at"]
-    search_fields = ["slug", "name"]
-    prepopulated_fields = {"slug": ["name"]}
-
-    def get_queryset(self, request):
-        return super().get_queryset(request).annotate(inventory_size=Count("inventory"))
-
-    @admin.display(ordering="inventory_size", description="repositories")
-    def inventory_size(self, dataset):
-        return f"{dataset.inventory_size:,}"
-
-    def save_model(self, request, obj, form, change):
-        super().save_model(request, obj, form, change)
-        if change and {"allowed_licenses", "no_license"} & set(form.changed_data):
-            from audits.services import dataset_policy_changed
-
-            # A new policy applies to the stored verdicts at once, without rescanning anything.
-            reclassified = dataset_policy_changed(dataset=obj)
-            messages.info(request, f"Policy changed: {reclassified:,} stored verdict(s) reclassified.")
 
 
 @admin.register(DatasetRepository)

@@ -4,11 +4,11 @@ import contextlib
 
 from django.conf import settings
 
+from governance.celery import app
+
 
 @contextlib.contextmanager
 def _broker_connection(timeout: float):
-    from governance.celery import app
-
     with app.connection_for_write(url=settings.CELERY_BROKER_URL) as connection:
         connection.ensure_connection(max_retries=1, interval_start=0, timeout=timeout)
         yield connection

@@ -133,6 +133,15 @@ def canonical_and_namespace(text: object) -> tuple[str, str]:
     return f"{namespace}/{plain[1]}", namespace
 
 
+def namespace_chain(namespace: str) -> list[str]:
+    """`gitlab.com/a/b` → [`gitlab.com/a/b`, `gitlab.com/a`]: a namespace exclusion covers its subgroups."""
+    if namespace.count("/") == 1:
+        return [namespace]
+    host, _, path = namespace.partition("/")
+    parts = path.split("/") if path else []
+    return [f"{host}/{'/'.join(parts[:end])}" for end in range(len(parts), 0, -1)]
+
+
 def _github_plain(text: object) -> tuple[str, str] | None:
     """(owner, name), lower-cased, of the common GitHub spellings; None for what the full parser must decide."""
     plain = _GITHUB_PLAIN_RE.fullmatch(text) if isinstance(text, str) else None

@@ -15,7 +15,7 @@ from governance.exceptions import GovernanceError
 from governance.fetch_policy import FetchScreen
 from governance.heartbeats import heartbeat
 from governance.identity import RepositoryParseError, RepositoryRef, parse_repository
-from governance.inventory_files import InventoryFile, InventoryFileError
+from governance.inventory_files import InventoryFile, InventoryFileError, normalize_commit
 from governance.models import (
     RESERVED_DATASET_SLUGS,
     Dataset,
@@ -24,6 +24,7 @@ from governance.models import (
     Repository,
     validate_dataset_slug,
 )
+from governance.queueing import task_send, task_send_on_commit
 
 logger = logging.getLogger(__name__)
 
@@ -83,11 +84,8 @@ def inventory_import_create(*, dataset_slug: str, source_path: str, source_name:
             dataset=dataset, source_path=str(source_path), source_name=source_name or str(source_path)
         )
         if enqueue:
-            from governance.queueing import task_send_on_commit
-            from governance.tasks import inventory_import_task
-
             waiting = InventoryImport.objects.filter(pk=inventory_import.pk)
-            task_send_on_commit(inventory_import_task, inventory_import.pk, waiting=waiting)
+            task_send_on_commit("governance.tasks.inventory_import_task", inventory_import.pk, waiting=waiting)
     return inventory_import
 
 
@@ -303,9 +301,6 @@ def _inventory_import_finish(inventory_import: InventoryImport, *, status: str, 
 
 def inventory_import_sweep() -> list[int]:
     """Requeue imports whose message was lost or whose worker died; returns their ids."""
-    from governance.queueing import task_send
-    from governance.tasks import inventory_import_task
-
     now = timezone.now()
     stale = now - timedelta(seconds=settings.INVENTORY_IMPORT_STALL_SECONDS)
     # A running import that stopped reporting goes back to the queue; upserts make the rerun safe.
@@ -324,14 +319,14 @@ def inventory_import_sweep() -> list[int]:
     )
     queued.filter(pk__in=waiting).update(sent_at=now)
     for import_id in waiting:
-        task_send(inventory_import_task, import_id, waiting=InventoryImport.objects.filter(pk=import_id))
+        task_send(
+            "governance.tasks.inventory_import_task", import_id, waiting=InventoryImport.objects.filter(pk=import_id)
+        )
     return waiting
 
 
 def inventory_add(*, dataset: Dataset, items: list) -> dict:
     """Register repositories (and commits) sent by a pipeline; each bad item fails alone, in input order."""
-    from governance.inventory_files import normalize_commit
-
     batch = _InventoryBatch(dataset)
     screen = FetchScreen()
     results = []

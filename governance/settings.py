@@ -9,8 +9,8 @@ from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
 
-from governance.api.limits import LARGEST_BODY_BYTES
 from governance.env import database_from_url, env_bool, env_int, env_list, env_str
+from governance.limits import LARGEST_BODY_BYTES
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -68,6 +68,7 @@ INSTALLED_APPS = [
     "governance",
     "optout",
     "audits",
+    "releases",
 ]
 
 MIDDLEWARE = [
@@ -213,16 +214,16 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 100,
-    "DEFAULT_AUTHENTICATION_CLASSES": ["governance.api.authentication.PipelineTokenAuthentication"],
+    "DEFAULT_AUTHENTICATION_CLASSES": ["releases.api.authentication.PipelineTokenAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
-    "DEFAULT_PARSER_CLASSES": ["governance.api.parsers.BoundedJSONParser"],
-    "DEFAULT_RENDERER_CLASSES": ["governance.api.renderers.FastJSONRenderer"],
-    "DEFAULT_THROTTLE_CLASSES": ["governance.api.throttles.PipelineOrAnonymousThrottle"],
+    "DEFAULT_PARSER_CLASSES": ["releases.api.parsers.BoundedJSONParser"],
+    "DEFAULT_RENDERER_CLASSES": ["releases.api.renderers.FastJSONRenderer"],
+    "DEFAULT_THROTTLE_CLASSES": ["releases.api.throttles.PipelineOrAnonymousThrottle"],
     "DEFAULT_THROTTLE_RATES": {
         "anonymous": env_str("API_ANONYMOUS_RATE", "120/min"),
         "pipeline": env_str("API_PIPELINE_RATE", "3000/min"),
     },
-    "EXCEPTION_HANDLER": "governance.api.errors.api_exception_handler",
+    "EXCEPTION_HANDLER": "releases.api.errors.api_exception_handler",
     "NUM_PROXIES": TRUSTED_PROXY_COUNT,
     "UNAUTHENTICATED_USER": None,
 }

@@ -1,41 +1,9 @@
 from django.db import connection
-from django.http import Http404, HttpResponse, JsonResponse
-from django.shortcuts import render
+from django.http import JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
-from governance import selectors
-from governance.access import any_permission_required
-from governance.exceptions import GovernanceError
 from governance.health import broker_status
-from governance.models import Dataset
-from governance.reports.overview import review_overview
-from governance.reports.transparency import transparency_datasets, transparency_report_cached
-from governance.reports.transparency_charts import transparency_charts
-
-# Either review permission opens the overview: it shows both queues, each linking to its own pages.
-REVIEW_PERMISSIONS = ("optout.review_optoutrequest", "audits.review_license")
-
-
-@require_GET
-def home(request):
-    query = request.GET.get("q", "").strip()[:1000]
-    lookup, lookup_error = None, None
-    if query:
-        try:
-            lookup = selectors.inventory_lookup(text=query)
-        except GovernanceError as error:
-            lookup_error = str(error)
-    return render(
-        request,
-        "governance/home.html",
-        {
-            "datasets": selectors.dataset_list_with_counts(),
-            "query": query,
-            "lookup": lookup,
-            "lookup_error": lookup_error,
-        },
-    )
 
 
 @never_cache
@@ -53,49 +21,3 @@ def _database_status() -> dict:
         return {"ok": True, "detail": connection.vendor}
     except Exception as error:  # any failure to reach it is the answer, not a 500
         return {"ok": False, "detail": f"{connection.vendor} unreachable: {type(error).__name__}"}
-
-
-@require_GET
-def transparency(request, slug=None):
-    """The public report: `/transparency/` shows the most recently published dataset, `/transparency/<slug>/` any."""
-    datasets, dataset = transparency_datasets(slug=slug)
-    if dataset is None and slug is not None:
-        raise Http404(f"No dataset {slug!r}: the datasets are listed at /transparency/")
-    if dataset is None:
-        return render(request, "governance/transparency.html", {"datasets": datasets, "report": None})
-    report = transparency_report_cached(dataset=dataset)
-    figures = [(report.figures[key], charts) for key, charts in transparency_charts(report).items()]
-    return render(
-        request,
-        "governance/transparency.html",
-        {"datasets": datasets, "report": report, "summary": report.figures["summary"], "figures": figures},
-    )
-
-
-@require_GET
-def transparency_download(request, slug, figure=None, fmt="json"):
-    """The report's numbers: the whole report as JSON, or one figure as CSV or JSON; JSON errors when not found."""
-    dataset = Dataset.objects.filter(slug=slug).first()
-    if dataset is None:
-        return _not_found(f"No dataset {slug!r}: the datasets are listed at /transparency/")
-    report = transparency_report_cached(dataset=dataset)
-    if figure is None:
-        return JsonResponse(report.as_dict(), json_dumps_params={"indent": 2, "ensure_ascii": False})
-    if figure not in report.figures:
-        return _not_found(f"No figure {figure!r}: choose from {', '.join(report.figures)}")
-    if fmt == "csv":
-        response = HttpResponse(report.figures[figure].as_csv(), content_type="text/csv; charset=utf-8")
-        response["Content-Disposition"] = f'attachment; filename="{slug}-{figure}.csv"'
-        return response
-    return JsonResponse(report.figure_as_dict(figure), json_dumps_params={"indent": 2, "ensure_ascii": False})
-
-
-def _not_found(detail: str) -> JsonResponse:
-    return JsonResponse({"code": "not_found", "detail": detail}, status=404)
-
-
-@never_cache
-@any_permission_required(*REVIEW_PERMISSIONS, refusal="The overview is for maintainers who review requests or licenses")
-@require_GET
-def review_overview_page(request):
-    return render(request, "governance/review_overview.html", {"overview": review_overview()})

@@ -158,6 +158,31 @@ class Verification(models.Model):
         return self.State(self.public_state).label
 
 
+def in_force_q(dataset: Dataset | None = None, via: str = "") -> Q:
+    """The rule, written once: an exclusion in force for `dataset` is not revoked and belongs to that dataset
+    or to every dataset (no dataset given: in force for any). `via` reaches it from a related row."""
+    in_force = Q(**{f"{via}revoked_at__isnull": True})
+    if dataset is not None:
+        in_force &= Q(**{f"{via}dataset": dataset}) | Q(**{f"{via}dataset__isnull": True})
+    return in_force
+
+
+class ExclusionQuerySet(models.QuerySet):
+    def for_dataset(self, dataset: Dataset):
+        """Exclusions of `dataset` or of every dataset, revoked ones included (their history)."""
+        return self.filter(Q(dataset=dataset) | Q(dataset__isnull=True))
+
+    def in_force(self, dataset: Dataset | None = None):
+        """Exclusions in force for `dataset` (or for any dataset)."""
+        return self.filter(in_force_q(dataset))
+
+
+class ExclusionSourceQuerySet(models.QuerySet):
+    def in_force(self, dataset: Dataset | None = None):
+        """Live sources of the exclusions in force for `dataset`: each names one public reason."""
+        return self.filter(revoked_at__isnull=True).filter(in_force_q(dataset, via="exclusion__"))
+
+
 class Exclusion(models.Model):
     """The registry: a repository or namespace left out of one dataset (or of all: dataset empty)."""
 
@@ -192,6 +217,8 @@ class Exclusion(models.Model):
         editable=False,
         help_text="Public reason codes of its live sources, sorted, comma-separated (the last ones once revoked)",
     )
+
+    objects = ExclusionQuerySet.as_manager()
 
     class Meta:
         constraints = [
@@ -246,6 +273,8 @@ class ExclusionSource(models.Model):
     reason = models.CharField(max_length=50, default="opt-out", help_text="Public reason code: opt-out, legal, …")
     created_at = models.DateTimeField(auto_now_add=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ExclusionSourceQuerySet.as_manager()
 
     class Meta:
         constraints = [

@@ -9,10 +9,10 @@ from django.core.management import call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from governance.publication import release_publish
 from governance.services import dataset_get_or_create
 from governance.signing import manifest_verify
 from governance.tokens import pipeline_token_issue
+from releases.publication import release_publish
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -307,7 +307,7 @@ def test_api_answers_mean_what_drf_would_have_rendered():
     from rest_framework.exceptions import ErrorDetail
     from rest_framework.renderers import JSONRenderer
 
-    from governance.api.renderers import FastJSONRenderer
+    from releases.api.renderers import FastJSONRenderer
 
     data = {
         "when": datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC),

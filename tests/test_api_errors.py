@@ -7,10 +7,10 @@ from unittest import mock
 import pytest
 from django.test import Client
 
-from governance.api import views
-from governance.api.limits import INVENTORY_MAX_BODY_BYTES, MAX_BODY_BYTES, MAX_JSON_DEPTH
+from governance.limits import INVENTORY_MAX_BODY_BYTES, MAX_BODY_BYTES, MAX_JSON_DEPTH
 from governance.services import dataset_get_or_create
 from governance.tokens import pipeline_token_issue
+from releases.api import views
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -86,7 +86,7 @@ def test_an_unexpected_error_under_api_is_a_json_500(api):
 
 
 def test_answers_echoing_what_orjson_cannot_write_are_still_json():
-    from governance.api.renderers import FastJSONRenderer
+    from releases.api.renderers import FastJSONRenderer
 
     data = {"results": [{"input": "\ud800é", "n": 2**70, "inf": float("inf")}]}
     assert json.loads(FastJSONRenderer().render(data)) == {"results": [{"input": "\ud800é", "n": 2**70, "inf": None}]}

@@ -14,9 +14,9 @@ from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
 from schemathesis.core.parameters import ParameterLocation
 
-from governance.publication import release_publish
 from governance.services import dataset_get_or_create
 from governance.tokens import pipeline_token_issue
+from releases.publication import release_publish
 
 # Per operation: positive and negative data, three seeds, 34 examples each: 204 (about 35 s on 2 cores).
 # API_FUZZ_EXAMPLES_PER_RUN=200 gives 1,200 per operation (about 130 s; no finding either).

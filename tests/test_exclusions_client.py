@@ -20,11 +20,11 @@ from governance.client.filtering import filter_table_counted
 from governance.client.manifest import manifest_canonical_bytes, manifest_verify
 from governance.client.release import load_release
 from governance.models import BuildReport, Release, Repository, RepositoryBlob
-from governance.publication import release_folder, release_publish
 from governance.services import dataset_get_or_create
 from governance.signing import key_rotate, public_keys
 from governance.signing import manifest_canonical_bytes as portal_canonical_bytes
 from governance.tokens import pipeline_token_issue
+from releases.publication import release_folder, release_publish
 from tests.client_helpers import PortalProxy
 
 pytestmark = pytest.mark.django_db(transaction=True)

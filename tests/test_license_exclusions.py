@@ -10,9 +10,9 @@ from django.core.management import call_command
 from audits.models import DatasetDecision, RepositoryAudit, Scan, Verdict
 from audits.services import dataset_policy_changed, decisions_refresh
 from governance.models import Dataset, DatasetRepository
-from governance.publication import release_folder, release_publish
 from governance.release_files import changes_read, repositories_read
 from governance.services import dataset_get_or_create, repository_ensure
+from releases.publication import release_folder, release_publish
 
 pytestmark = pytest.mark.django_db
 

@@ -4,11 +4,11 @@ import json
 
 import pytest
 
-from governance.publication import release_folder, release_publish
 from governance.release_files import repositories_read
 from governance.services import dataset_get_or_create, repository_ensure
 from optout.models import Exclusion, OptOutRequest
 from optout.registry import exclusion_add, exclusion_sources_revoke
+from releases.publication import release_folder, release_publish
 
 pytestmark = pytest.mark.django_db
 

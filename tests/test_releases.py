@@ -7,12 +7,12 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from governance.models import Release
-from governance.publication import build_report_record, release_folder, release_publish
 from governance.release_files import blobs_read, changes_read, repositories_read
 from governance.services import dataset_get_or_create
 from governance.signing import manifest_verify, public_keys
 from optout import services
 from optout.models import OptOutRequest
+from releases.publication import build_report_record, release_folder, release_publish
 from tests.optout_helpers import commit_proof, file_and_confirm
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -93,7 +93,7 @@ def test_the_next_release_records_the_changes_and_the_old_one_never_changes(data
 
 
 def test_a_crashed_publication_leaves_no_half_release(dataset, monkeypatch):
-    from governance import publication
+    from releases import publication
 
     exclude("github.com/a/one")
 
@@ -175,9 +175,9 @@ def test_the_status_page_names_the_release_and_the_build(client, dataset, make_r
 
 
 def test_blobs_of_an_opted_out_repository_are_listed_with_git_and_published(dataset, make_repository):
-    from governance.blobs import EMPTY_BLOB
     from governance.git import git_run
     from governance.models import BlobListing
+    from releases.blobs import EMPTY_BLOB
 
     path = make_repository("t/own", {"src/a.py": "print('mine')\n", "LICENSE": "MIT License text\n", "empty.txt": ""})
     exclude(path.as_uri())
@@ -206,7 +206,7 @@ def test_a_dataset_on_a_schedule_is_published_when_due(dataset):
 
     from django.utils import timezone
 
-    from governance.publication import releases_due
+    from releases.publication import releases_due
 
     assert releases_due() == []
     dataset.publish_every_hours = 24

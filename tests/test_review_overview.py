@@ -12,8 +12,8 @@ from django.utils import timezone
 from audits.models import DatasetDecision, Scan, Verdict
 from governance.celery import app as celery_app
 from governance.models import BlobListing, Dataset, InventoryImport, Release, Repository
-from governance.publication import release_publish
 from optout.models import Exclusion, ExclusionSource, OptOutRequest, RequestEvent
+from releases.publication import release_publish
 
 pytestmark = pytest.mark.django_db
 

@@ -8,9 +8,10 @@ import redis
 
 from audits.tasks import rescans_sweep, scan_chunk_task, scan_task
 from governance.celery import app as celery_app
-from governance.tasks import blob_listing_task, inventory_import_task, release_publish_task
+from governance.tasks import inventory_import_task
 from optout import services
 from optout.tasks import optout_request_reinclusion_task, optout_request_verify_task, verification_check_task
+from releases.tasks import blob_listing_task, release_publish_task
 from tests.optout_helpers import file_and_confirm
 
 

@@ -13,9 +13,9 @@ import pytest
 
 from audits.models import RepositoryAudit, Scan, Verdict
 from governance.models import Dataset, DatasetRepository, Release, Repository
-from governance.publication import release_publish
-from governance.reports.figures import duration_buckets, percentile
 from optout.models import Exclusion, ExclusionSource, OptOutRequest, RequestEvent
+from releases.publication import release_publish
+from releases.reports.figures import duration_buckets, percentile
 
 pytestmark = pytest.mark.django_db
 
@@ -316,7 +316,7 @@ def test_nothing_personal_reaches_the_page_or_the_downloads(client, history):
 def test_the_lags_summed_up_in_sql_equal_those_counted_in_python(history, edge):
     from django.db import connection
 
-    from governance.reports import lags
+    from releases.reports import lags
 
     if connection.vendor != "postgresql":
         pytest.skip("the SQL path is PostgreSQL's")

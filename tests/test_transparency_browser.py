@@ -6,8 +6,8 @@ import pytest
 from django.utils import timezone
 
 from governance.models import Dataset, Repository
-from governance.publication import release_publish
 from optout.models import Exclusion, ExclusionSource, OptOutRequest, RequestEvent
+from releases.publication import release_publish
 
 
 @pytest.mark.django_db(transaction=True)

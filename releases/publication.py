@@ -4,8 +4,6 @@ A release is written into a temporary folder, signed, and renamed into place onl
 complete, so a crash never leaves half a release; a published folder never changes.
 """
 
-import heapq
-import itertools
 import json
 import shutil
 import uuid
@@ -14,16 +12,16 @@ from collections.abc import Iterator
 from datetime import UTC, timedelta
 from pathlib import Path
 
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
 from django.conf import settings
-from django.db import connection, transaction
-from django.db.models import F, Max, Q
-from django.db.models.functions import Collate
+from django.db import transaction
+from django.db.models import Max
 from django.utils import timezone
 
 from governance.exceptions import GovernanceError
-from governance.models import BuildReport, Dataset, DatasetRepository, PipelineToken, Release, RepositoryBlob
+from governance.models import BuildReport, Dataset, PipelineToken, Release
 from governance.release_files import (
-    ExcludedRow,
     blobs_write,
     changes_diff,
     changes_read,
@@ -32,6 +30,8 @@ from governance.release_files import (
     repositories_write,
 )
 from governance.signing import key_ensure, key_import, manifest_sign
+from optout.services import optout_requests_applied
+from releases.exclusions import excluded_blob_ids, exclusion_rows
 
 MANIFEST_FORMAT = 1
 
@@ -42,85 +42,6 @@ def releases_dir(dataset: Dataset) -> Path:
 
 def release_folder(release: Release) -> Path:
     return Path(settings.DATA_DIR) / release.path
-
-
-def _byte_order(expression):
-    # Release files are sorted by code point (what a streaming diff compares); PostgreSQL's "C" collation agrees.
-    return Collate(expression, "C") if connection.vendor == "postgresql" else expression
-
-
-def exclusion_rows(dataset: Dataset) -> Iterator[ExcludedRow]:
-    """Every repository and namespace in force for a dataset now, sorted, one row each with its public reasons.
-
-    Two sorted streams merged: the opt-out registry, and the repositories the dataset's license policy
-    (or a maintainer's review) excludes, with the reason `license:<SPDX expression>`.
-    """
-    from optout.models import ExclusionSource
-
-    sources = (
-        ExclusionSource.objects.filter(revoked_at__isnull=True, exclusion__revoked_at__isnull=True)
-        .filter(Q(exclusion__dataset=dataset) | Q(exclusion__dataset__isnull=True))
-        .order_by(_byte_order(F("exclusion__target")), "exclusion__scope")
-        .values_list("exclusion__target", "exclusion__scope", "reason", "exclusion__since")
-    )
-    merged = heapq.merge(
-        sources.iterator(chunk_size=20_000), _license_exclusions(dataset), key=lambda row: (row[0], row[1])
-    )
-    for (target, scope), group in itertools.groupby(merged, key=lambda row: row[:2]):
-        group = list(group)
-        since = min(row[3] for row in group)
-        yield ExcludedRow(
-            repository=target,
-            scope=scope,
-            reasons=tuple(sorted({row[2] for row in group})),
-            since=since.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        )
-
-
-def _license_exclusions(dataset: Dataset) -> Iterator[tuple]:
-    from audits.models import DatasetDecision
-
-    rows = (
-        DatasetDecision.objects.filter(dataset=dataset, decision="exclude")
-        .order_by(_byte_order(F("target")))
-        .values_list("target", "verdict__effective_license", "since")
-    )
-    for target, license_expression, since in rows.iterator(chunk_size=20_000):
-        yield target, "repository", license_reason(license_expression), since
-
-
-def license_reason(license_expression: str) -> str:
-    """The public reason of a license exclusion: `license:<SPDX expression>`, `license:none` without one."""
-    return f"license:{license_expression or 'none'}"
-
-
-def excluded_repository_ids(dataset: Dataset):
-    """Ids of excluded repositories: listed ones, and inventory repositories under excluded namespaces."""
-    from optout.models import Exclusion
-
-    active = Exclusion.objects.filter(revoked_at__isnull=True).filter(Q(dataset=dataset) | Q(dataset__isnull=True))
-    direct = active.filter(repository__isnull=False).values("repository_id")
-    namespaces = active.filter(repository__isnull=True).values("namespace")
-    under_namespaces = DatasetRepository.objects.filter(dataset=dataset, repository__namespace__in=namespaces).values(
-        "repository_id"
-    )
-    return direct.union(under_namespaces)
-
-
-def excluded_blob_ids(dataset: Dataset) -> Iterator[str]:
-    """Blob ids of excluded repositories, minus those also found in an inventory repository that stays in."""
-    excluded = excluded_repository_ids(dataset)
-    kept_elsewhere = RepositoryBlob.objects.filter(repository__memberships__dataset=dataset).exclude(
-        repository_id__in=excluded
-    )
-    blobs = (
-        RepositoryBlob.objects.filter(repository_id__in=excluded)
-        .exclude(blob_id__in=kept_elsewhere.values("blob_id"))
-        .order_by(_byte_order(F("blob_id")))
-        .values_list("blob_id", flat=True)
-        .distinct()
-    )
-    return blobs.iterator(chunk_size=50_000)
 
 
 def release_publish(*, dataset_slug: str) -> Release:
@@ -202,8 +123,6 @@ def build_report_record(
     *, dataset: Dataset, version: int, build_id: str, notes: str = "", token: PipelineToken | None = None
 ) -> BuildReport:
     """Record that a build applied a release; the requests it carried move to `applied`."""
-    from optout.services import optout_requests_applied
-
     build_id = build_id.strip()
     if not build_id or len(build_id) > 200:
         raise GovernanceError("build_id must be 1 to 200 characters")
@@ -240,9 +159,6 @@ def changes_since_lines(releases: list[Release]) -> Iterator[bytes]:
 
 def release_lookup(release: Release):
     """A lookup over a published release's repositories: (canonicals, namespaces) → {(target, scope): reasons}."""
-    import pyarrow.compute as pc
-    import pyarrow.parquet as pq
-
     path = release_folder(release) / "repositories.parquet"
 
     def lookup(canonicals: set[str], namespaces: set[str]) -> dict:

@@ -5,8 +5,9 @@ from rest_framework.exceptions import ParseError
 from rest_framework.parsers import BaseParser
 from rest_framework.response import Response
 
-from governance.api import serializers
-from governance.api.views import WRITE_ERRORS, PayloadTooLarge, PipelineView
+from releases.api import serializers
+from releases.api.views import WRITE_ERRORS, PayloadTooLarge, PipelineView
+from releases.selectors import exclusions_check
 
 
 class PlainTextParser(BaseParser):
@@ -29,8 +30,6 @@ class QueryUrls(PipelineView):
         summary="Opt-out status of up to 10,000 URLs, one per line (compatible with existing clients)",
     )
     def post(self, request):
-        from optout.selectors import exclusions_check
-
         text = request.data if isinstance(request.data, str) else ""
         if not isinstance(request.data, str) and request.data:
             raise ParseError("Send the URLs as text/plain, one per line.")

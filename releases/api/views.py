@@ -14,13 +14,15 @@ from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from governance import publication
-from governance.api import serializers
-from governance.api.authentication import HasPipelineToken, token_covers
-from governance.api.limits import INVENTORY_MAX_BODY_BYTES, MAX_BODY_BYTES
 from governance.exceptions import GovernanceError
+from governance.limits import INVENTORY_MAX_BODY_BYTES, MAX_BODY_BYTES
 from governance.models import Dataset, Release
+from governance.services import inventory_add
 from governance.signing import public_keys
+from releases import publication
+from releases.api import serializers
+from releases.api.authentication import HasPipelineToken, token_covers
+from releases.selectors import exclusions_check
 
 RELEASE_FILES = {"manifest.json", "repositories.jsonl", "repositories.parquet", "blobs.parquet", "changes.jsonl"}
 CONTENT_TYPES = {
@@ -303,8 +305,6 @@ class Check(BoundedBodyMixin, APIView):
         summary="Which of up to 10,000 repositories are excluded, in input order",
     )
     def post(self, request, slug):
-        from optout.selectors import exclusions_check
-
         dataset = _dataset(slug)
         repositories = _batch(request, "repositories")
         release_rows = None
@@ -387,8 +387,6 @@ class Inventory(PipelineView):
         summary="Register repositories (and commits) of a dataset build; needs a pipeline token",
     )
     def post(self, request, slug):
-        from governance.services import inventory_add
-
         dataset = _dataset_of_token(request, slug)
         items = _batch(request, "repositories")
         unusable = entries_unusable(items)

@@ -3,7 +3,8 @@ import json
 from django.core.management.base import BaseCommand, CommandError
 
 from governance.exceptions import GovernanceError
-from governance.publication import release_folder, release_publish
+from releases.blobs import blob_listings_run_missing
+from releases.publication import release_folder, release_publish
 
 
 class Command(BaseCommand):
@@ -21,8 +22,6 @@ class Command(BaseCommand):
 
     def handle(self, *args, slug, **options):
         if options["list_blobs"]:
-            from governance.blobs import blob_listings_run_missing
-
             listed = blob_listings_run_missing(dataset_slug=slug)
             if not options["json"]:
                 self.stderr.write(f"listed the blobs of {listed} repositories")

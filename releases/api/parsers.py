@@ -3,7 +3,7 @@
 from rest_framework.exceptions import ParseError
 from rest_framework.parsers import JSONParser
 
-from governance.api.limits import MAX_JSON_DEPTH
+from governance.limits import MAX_JSON_DEPTH
 
 
 class BoundedJSONParser(JSONParser):

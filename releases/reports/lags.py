@@ -11,10 +11,10 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 from django.db import connection, transaction
-from django.db.models import Q
 
 from governance.models import Dataset, Release
-from governance.reports.figures import DURATION_BUCKETS, SECONDS_PER_DAY, duration_buckets, percentile
+from optout.models import Exclusion
+from releases.reports.figures import DURATION_BUCKETS, SECONDS_PER_DAY, duration_buckets, percentile
 
 
 @dataclass
@@ -38,14 +38,10 @@ def exclusion_lags(*, dataset: Dataset, releases: list[Release]) -> ExclusionLag
 
 
 def _lags_in_python(dataset: Dataset, releases: list[Release]) -> ExclusionLags:
-    from optout.models import Exclusion
-
     frozen = [release.frozen_at for release in releases]  # ascending, like the versions
     carried: dict[int, list[float]] = defaultdict(list)
     waiting = 0
-    exclusions = Exclusion.objects.filter(Q(dataset=dataset) | Q(dataset__isnull=True)).values_list(
-        "since", "revoked_at"
-    )
+    exclusions = Exclusion.objects.for_dataset(dataset).values_list("since", "revoked_at")
     for since, revoked_at in exclusions.iterator(chunk_size=20_000):
         index = bisect.bisect_left(frozen, since)
         if index < len(releases) and (revoked_at is None or revoked_at > frozen[index]):
@@ -107,10 +103,7 @@ def _bucket_columns() -> str:
 
 def _lags_in_sql(dataset: Dataset, releases: list[Release]) -> ExclusionLags:
     if not releases:  # width_bucket() wants thresholds; with no release every exclusion in force waits
-        from optout.models import Exclusion
-
-        in_force = Exclusion.objects.filter(Q(dataset=dataset) | Q(dataset__isnull=True), revoked_at__isnull=True)
-        return ExclusionLags(waiting=in_force.count())
+        return ExclusionLags(waiting=Exclusion.objects.in_force(dataset).count())
     parameters = {
         "dataset": dataset.pk,
         "versions": [release.version for release in releases],

@@ -20,11 +20,17 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
+from audits.demo import demo_audit_repositories, demo_failed_scan, demo_scans
 from audits.scancode import license_text
+from governance.celery import app
 from governance.exceptions import GovernanceError
+from governance.fetch_policy import local_allowed
 from governance.git import local_repository_commit
 from governance.models import Dataset
 from governance.services import dataset_get_or_create, inventory_import_create, inventory_import_run
+from optout.demo import demo_proof_repositories, demo_request_steps, demo_requests_exist
+from releases.blobs import blob_listings_run_missing
+from releases.publication import build_report_record, release_publish
 
 # (owner/name, scancode license key or None, what the README says)
 DEMO_REPOSITORIES = [
@@ -86,8 +92,6 @@ def _stack_style_inventory(path: Path, local_repositories: list[Path], *, seed: 
 
 def demo_load() -> DemoSummary:
     """Create the demo datasets, repositories, inventories, six weeks of history and an admin account; idempotent."""
-    from governance.fetch_policy import local_allowed
-
     if not local_allowed():
         # Its repositories are on this disk: without `local`, every request and scan would be refused.
         raise GovernanceError(
@@ -98,7 +102,6 @@ def demo_load() -> DemoSummary:
     repositories_dir = root / "repositories"
     summary = DemoSummary(repositories_dir=repositories_dir)
     local = [_demo_repository(repositories_dir, *spec) for spec in DEMO_REPOSITORIES]
-    from audits.demo import demo_audit_repositories, demo_failed_scan, demo_scans
 
     local += demo_audit_repositories(repositories_dir)
     summary.admin_password = _demo_admin(summary.admin_username)
@@ -116,8 +119,6 @@ def demo_load() -> DemoSummary:
         summary.datasets.append(slug)
         summary.rows_read += result.rows_read
         summary.rows_refused += result.rows_failed
-
-    from optout.demo import demo_proof_repositories, demo_request_steps, demo_requests_exist
 
     # Status links are secrets stored only as hashes: keep the demo's in a file to show them again.
     links_file = root / "status-pages.json"
@@ -146,8 +147,6 @@ RELEASES = [(days, DATASETS[0][0], 6) for days in (42, 35, 28, 21, 14, 7)] + [
 
 
 def _release_steps() -> list[tuple[float, object]]:
-    from governance.publication import build_report_record, release_publish
-
     steps = []
     for days_ago, slug, build_hours in RELEASES:
 
@@ -181,7 +180,6 @@ def _clock(moment):
 @contextmanager
 def _tasks_inline():
     # The demo runs before any worker starts: with a broker configured, its checks would wait in the queue.
-    from governance.celery import app
 
     previous = app.conf.task_always_eager
     app.conf.task_always_eager = True
@@ -193,8 +191,6 @@ def _tasks_inline():
 
 def _demo_current_releases() -> None:
     """Today's release of each dataset, carrying the license verdicts just made; a build applies the first one."""
-    from governance.blobs import blob_listings_run_missing
-    from governance.publication import build_report_record, release_publish
 
     # The first dataset last: the report at /transparency/ opens on the most recently published one.
     for slug, _, _ in reversed(DATASETS):

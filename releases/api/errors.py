@@ -5,8 +5,8 @@ from django.http import JsonResponse
 from django.views import defaults
 from rest_framework.views import exception_handler
 
-from governance.api.limits import LARGEST_BODY_BYTES
 from governance.exceptions import GovernanceError
+from governance.limits import LARGEST_BODY_BYTES
 
 
 def api_exception_handler(exception, context):

@@ -13,8 +13,8 @@ from django.core.cache import cache
 from rest_framework.settings import api_settings
 from rest_framework.throttling import BaseThrottle, SimpleRateThrottle
 
-from governance.api.authentication import Pipeline
 from governance.network import client_address
+from releases.api.authentication import Pipeline
 
 
 class PipelineOrAnonymousThrottle(BaseThrottle):

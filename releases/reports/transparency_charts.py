@@ -2,8 +2,8 @@
 
 from django.utils.safestring import SafeString
 
-from governance.charts import Series, column_chart, horizontal_bars, line_chart, share_bar
-from governance.reports.transparency import TransparencyReport
+from releases.charts import Series, column_chart, horizontal_bars, line_chart, share_bar
+from releases.reports.transparency import TransparencyReport
 
 
 def transparency_charts(report: TransparencyReport) -> dict[str, list[tuple[str, SafeString]]]:

@@ -1,7 +1,7 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from governance.demo import demo_load
 from governance.exceptions import GovernanceError
+from releases.demo import demo_load
 
 
 class Command(BaseCommand):

@@ -10,7 +10,13 @@ from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils import timezone
 
+from audits.models import DatasetDecision, Review, Scan
+from audits.selectors import license_review_queue
+from governance.celery import app
+from governance.health import broker_queue_length
 from governance.models import BlobListing, BuildReport, Dataset, InventoryImport, JobStatus, Release
+from optout.models import Exclusion, OptOutRequest, RequestEvent, Verification
+from optout.selectors import review_queue
 
 OLDEST_SHOWN = 5
 ACTIVITY_SHOWN = 20
@@ -111,8 +117,6 @@ def review_overview() -> Overview:
 
 
 def _optout_queue() -> Queue:
-    from optout.models import OptOutRequest
-    from optout.selectors import review_queue
 
     # A request waits from the moment its proof was verified (it entered review then).
     waiting = (
@@ -147,8 +151,6 @@ def _optout_queue() -> Queue:
 
 
 def _license_queue() -> Queue:
-    from audits.selectors import license_review_queue
-
     queue = license_review_queue()
     items = [
         QueueItem(
@@ -178,8 +180,6 @@ def broker_queue() -> BrokerQueue:
     """Messages waiting in the Celery queues on the broker (each worker's), or that there is none (tasks run inline)."""
     if not settings.CELERY_BROKER_URL:
         return BrokerQueue(inline=True, length=None, detail="tasks run inline")
-    from governance.celery import app
-    from governance.health import broker_queue_length
 
     queues = [app.conf.task_default_queue]
     queues += [settings.PROOF_CHECKS_QUEUE, settings.PROOF_CHECKS_NOW_QUEUE, settings.SCANS_QUEUE]
@@ -192,8 +192,6 @@ def broker_queue() -> BrokerQueue:
 
 
 def _failed_jobs(now: datetime) -> list[Job]:
-    from audits.models import Scan
-
     since = now - FAILED_WINDOW
     finished_since = Q(finished_at__gte=since) | Q(finished_at__isnull=True, created_at__gte=since)
     jobs = [
@@ -235,8 +233,6 @@ def _failed_jobs(now: datetime) -> list[Job]:
 
 def _stalled_jobs(now: datetime) -> list[Job]:
     """Background rows queued or running with no sign of life for STALLED_AFTER, and proof checks overdue."""
-    from audits.models import Scan
-    from optout.models import OptOutRequest, Verification
 
     before = now - STALLED_AFTER
     open_states = [JobStatus.QUEUED, JobStatus.RUNNING]
@@ -286,17 +282,14 @@ def _stalled_jobs(now: datetime) -> list[Job]:
 
 def _publications() -> list[Publication]:
     """Per dataset, the latest release and whether the registry or a license decision changed since."""
-    from audits.models import DatasetDecision
-    from optout.models import Exclusion
-
     publications = []
     for dataset in Dataset.objects.order_by("slug"):
         release = dataset.releases.order_by("-version").first()
-        exclusions = Exclusion.objects.filter(Q(dataset=dataset) | Q(dataset__isnull=True))
+        exclusions = Exclusion.objects.for_dataset(dataset)
         decisions = DatasetDecision.objects.filter(dataset=dataset)
         if release is None:
             changed = (
-                exclusions.filter(revoked_at__isnull=True).exists() or decisions.filter(decision="exclude").exists()
+                Exclusion.objects.in_force(dataset).exists() or DatasetDecision.objects.excluding(dataset).exists()
             )
         else:
             moment = release.frozen_at
@@ -352,8 +345,6 @@ def _next_steps(queues, failed, stalled, broker, publications) -> list[NextStep]
 
 def _activity(failed: list[Job]) -> list[Activity]:
     """The latest request events, reviews, releases, builds and failures, newest first (never an address)."""
-    from audits.models import DatasetDecision, Review
-    from optout.models import RequestEvent
 
     items = [
         Activity(

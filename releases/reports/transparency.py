@@ -14,8 +14,12 @@ from django.core.cache import cache
 from django.db.models import Count, Q
 from django.utils import timezone
 
+from audits.models import Classification
 from governance.models import Dataset, DatasetRepository, Release
-from governance.reports.figures import (
+from governance.release_files import CHANGES_JSONL, changes_read
+from optout.models import OptOutRequest, RequestEvent
+from releases.publication import release_folder
+from releases.reports.figures import (
     DURATION_BUCKETS,
     SECONDS_PER_DAY,
     Column,
@@ -25,7 +29,7 @@ from governance.reports.figures import (
     percentile,
     share_percent,
 )
-from governance.reports.lags import ExclusionLags, exclusion_lags
+from releases.reports.lags import ExclusionLags, exclusion_lags
 
 # Release folders never change once published: what is read from one is cached for good, keyed by its checksum.
 RELEASE_CHANGES_CACHE_SECONDS = 30 * 86_400
@@ -150,8 +154,6 @@ def transparency_report(*, dataset: Dataset) -> TransparencyReport:
 
 def _requests_of(dataset: Dataset):
     """Requests that concern a dataset: those for every dataset, and those that name it."""
-    from optout.models import OptOutRequest
-
     ids = OptOutRequest.objects.filter(Q(all_datasets=True) | Q(datasets=dataset)).values("pk")
     return OptOutRequest.objects.filter(pk__in=ids)
 
@@ -246,8 +248,6 @@ def _releases_figure(releases: list[Release], lags: ExclusionLags) -> Figure:
 
 def release_scope_changes(release: Release) -> dict[str, int | None]:
     """Entries a release added and removed, per scope, read from its changes.jsonl (cached: it never changes)."""
-    from governance.publication import release_folder
-    from governance.release_files import CHANGES_JSONL, changes_read
 
     checksum = next((item["sha256"] for item in release.manifest.get("files", []) if item["name"] == CHANGES_JSONL), "")
     key = f"transparency:changes:{release.dataset_id}:{release.version}:{checksum}"
@@ -276,8 +276,6 @@ def release_scope_changes(release: Release) -> dict[str, int | None]:
 
 
 def _requests_by_state_figure(requests) -> Figure:
-    from optout.models import OptOutRequest
-
     counts = dict(requests.values_list("state").annotate(count=Count("pk")).values_list("state", "count"))
     return Figure(
         key="requests_by_state",
@@ -294,8 +292,6 @@ def _requests_by_state_figure(requests) -> Figure:
 
 def _confirmation_to_applied_seconds(requests) -> list[float]:
     """Per owner request that became applied: seconds from its first `confirmed` event to its first `applied` one."""
-    from optout.models import OptOutRequest, RequestEvent
-
     owners = requests.filter(origin=OptOutRequest.Origin.OWNER).values("pk")
     firsts: dict[int, dict[str, datetime]] = defaultdict(dict)
     events = (
@@ -313,8 +309,6 @@ def _confirmation_to_applied_seconds(requests) -> list[float]:
 
 
 def _verification_rows(requests) -> list[dict]:
-    from optout.models import OptOutRequest, RequestEvent
-
     reached = requests.filter(verified_at__isnull=False)
     reviewed = set(
         RequestEvent.objects.filter(request_id__in=reached.values("pk"), kind__in=["in_review", "approved", "rejected"])
@@ -340,8 +334,6 @@ def _verification_rows(requests) -> list[dict]:
 
 
 def _license_mix_rows(dataset: Dataset) -> list[dict]:
-    from audits.models import Classification
-
     counts = dict(
         DatasetRepository.objects.filter(dataset=dataset)
         .values_list("repository__audit__verdict__classification")

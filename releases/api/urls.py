@@ -1,7 +1,7 @@
 from django.urls import path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from governance.api import compat, views
+from releases.api import compat, views
 
 VERSION = r"(?P<version>[^/]+)"
 

@@ -57,7 +57,7 @@ def token_covers(request, dataset) -> bool:
 class PipelineTokenScheme(OpenApiAuthenticationExtension):
     """Tells the OpenAPI schema how pipeline tokens are sent."""
 
-    target_class = "governance.api.authentication.PipelineTokenAuthentication"
+    target_class = "releases.api.authentication.PipelineTokenAuthentication"
     name = "pipelineToken"
 
     def get_security_definition(self, auto_schema):

@@ -12,8 +12,9 @@ from pathlib import PurePosixPath
 from django.db import transaction
 
 from governance.git import GitError, tree_blobs_list
-from governance.models import BlobListing, Repository, RepositoryBlob
+from governance.models import BlobListing, Dataset, Repository, RepositoryBlob
 from governance.queueing import task_send_on_commit
+from releases.exclusions import excluded_repository_ids
 
 EMPTY_BLOB = "e69de29bb2d1d6434b8b29ae775ad8c2e48c5391"
 _LICENSE_NAME = re.compile(r"^(licen[cs]e|copying|notice|unlicense|copyright|patents)([-._].*)?$", re.I)
@@ -61,8 +62,6 @@ def blob_listing_run(*, repository_id: int) -> BlobListing:
 
 
 def _missing(dataset):
-    from governance.publication import excluded_repository_ids
-
     return (
         Repository.objects.filter(pk__in=excluded_repository_ids(dataset))
         .exclude(blob_listing__status__in=[BlobListing.Status.DONE, BlobListing.Status.RUNNING])
@@ -72,8 +71,6 @@ def _missing(dataset):
 
 def blob_listings_run_missing(*, dataset_slug: str) -> int:
     """List, now and here, the excluded repositories of a dataset that have no listing yet."""
-    from governance.models import Dataset
-
     dataset = Dataset.objects.filter(slug=dataset_slug).first()
     missing = list(_missing(dataset)) if dataset else []
     for repository_id in missing:
@@ -83,12 +80,9 @@ def blob_listings_run_missing(*, dataset_slug: str) -> int:
 
 def blob_listings_queue() -> int:
     """Queue listings for excluded repositories that have none yet (or whose last one failed)."""
-    from governance.models import Dataset
-    from governance.tasks import blob_listing_task
-
     queued = 0
     for dataset in Dataset.objects.all():
         for repository_id in _missing(dataset)[:1000]:
-            task_send_on_commit(blob_listing_task, repository_id)
+            task_send_on_commit("governance.tasks.blob_listing_task", repository_id)
             queued += 1
     return queued

@@ -2,7 +2,7 @@
 
 from rest_framework import serializers
 
-from governance.api.limits import MAX_BATCH  # noqa: F401 - the views and the schema read it here
+from governance.limits import MAX_BATCH  # noqa: F401 - the views and the schema read it here
 
 
 class ErrorSerializer(serializers.Serializer):
