@@ -5,6 +5,7 @@ by `celery -A governance` as the `governance.celery` module."""
 
 def __getattr__(name: str):
     if name == "celery_app":
+        # Lazy: importing the Celery app loads Django's settings, which the client must run without.
         from governance.celery import app
 
         return app

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network
 from urllib.parse import SplitResult, urlsplit
 
-from governance.git import FetchRefused, GitUnreachable
+from governance.git_errors import FetchRefused, GitUnreachable
 
 ALLOW_LOCAL = "local"
 ALLOW_PRIVATE = "private"

@@ -19,39 +19,17 @@ from pathlib import Path
 from tempfile import TemporaryDirectory
 from urllib.parse import SplitResult, urlsplit
 
-from governance.exceptions import GovernanceError
+from governance.fetch_policy import fetch_plan
+from governance.git_errors import (  # noqa: F401 - callers catch them as governance.git's
+    FetchRefused,
+    GitCommandFailed,
+    GitError,
+    GitTimedOut,
+    GitUnreachable,
+)
 
 DEFAULT_TIMEOUT = 60
 _URL_CREDENTIALS = re.compile(r"(?<=://)[^/@\s]+@")
-
-
-class GitError(GovernanceError):
-    code = "git_failed"
-
-
-class GitUnreachable(GitError):
-    """The host did not answer, or answered with a server error: worth retrying later."""
-
-    code = "unreachable"
-
-
-class GitCommandFailed(GitError):
-    """git exited with an error; `stderr` keeps all it said, for callers that tell failures apart."""
-
-    def __init__(self, message: str, *, stderr: str):
-        super().__init__(message)
-        self.stderr = stderr
-
-
-class FetchRefused(GitError):
-    """The fetch policy (governance/fetch_policy.py) does not allow this URL: nothing was fetched, and
-    trying again soon changes nothing."""
-
-    code = "fetch_refused"
-
-
-class GitTimedOut(GitError):
-    """git ran past its time limit and was stopped, together with every process it started."""
 
 
 def _git_environment() -> dict[str, str]:
@@ -295,8 +273,6 @@ def _remote_url_checked(clone_url: str) -> SplitResult:
 
 def _fetch_plan(clone_url: str):
     """The policy's verdict on `clone_url` and the pinned way to fetch it; FetchRefused when it may not be fetched."""
-    from governance.fetch_policy import fetch_plan
-
     return fetch_plan(clone_url)
 
 

@@ -1,9 +1,11 @@
 """Shared fixtures: the named roles, inline tasks, and real git repositories on disk."""
 
+import http.server
 import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from pathlib import Path
@@ -244,3 +246,43 @@ def browser_page(monkeypatch, live_server_connections_closed):
             yield page
         finally:
             browser.close()
+
+
+# Git servers on loopback, for the tests of governance/git.py.
+
+
+@pytest.fixture
+def repositories(tmp_path):
+    """A folder of real repositories, served over file:// or HTTP by the tests that need them."""
+    root = tmp_path / "served"
+    root.mkdir()
+    return root
+
+
+@pytest.fixture
+def silent_listener():
+    """A loopback port that accepts connections and never answers them."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(8)
+        yield listener.getsockname()[1]
+
+
+@pytest.fixture
+def failing_server():
+    """A loopback HTTP server that answers every request with 503 Service Unavailable."""
+
+    class Unavailable(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            self.send_error(503)
+
+        def log_message(self, format, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Unavailable)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    server.server_close()
+    thread.join()
