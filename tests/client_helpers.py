@@ -13,6 +13,12 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from io import StringIO
+from pathlib import Path
+
+from django.core.management import call_command
+
+from governance.client import cli
 
 _RANGE_RE = re.compile(r"bytes=(\d+)-$")
 
@@ -90,3 +96,25 @@ class PortalProxy:
         with contextlib.suppress(Exception):
             self.server.shutdown()
         self.server.server_close()
+
+
+OWN_BLOB, SHARED_BLOB, OTHER_BLOB = "a" * 40, "b" * 40, "c" * 40
+
+
+def exclude(*targets, namespace=False):
+    arguments = ["exclude", "the-stack", *targets, "--reason", "legal"] + (["--namespace"] if namespace else [])
+    call_command(*arguments, stdout=StringIO())
+
+
+def run(*arguments, capsys=None) -> tuple[int, str]:
+    """The CLI in this process (so the live server's thread answers it): exit status and stderr."""
+    status = cli.main([str(argument) for argument in arguments])
+    return status, capsys.readouterr().err if capsys else ""
+
+
+def snapshot(directory: Path) -> dict[str, bytes]:
+    return {
+        str(path.relative_to(directory)): path.read_bytes()
+        for path in sorted(directory.rglob("*"))
+        if path.is_file() and ".staging" not in path.parts and path.name != ".lock"
+    }
