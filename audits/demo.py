@@ -4,6 +4,7 @@ import contextlib
 from pathlib import Path
 
 from audits.scancode import license_text
+from audits.services import ScanError, scan_repository
 from governance.git import local_repository_commit
 
 _GPL_NOTICE = (
@@ -56,8 +57,6 @@ def demo_audit_repositories(root: Path) -> list[Path]:
 
 def demo_scans(paths: list[Path], *, progress=None) -> int:
     """Scan every demo repository now (an unchanged one keeps its verdict); returns how many were scanned."""
-    from audits.services import scan_repository
-
     scanned = 0
     for path in paths:
         if progress:
@@ -69,8 +68,6 @@ def demo_scans(paths: list[Path], *, progress=None) -> int:
 
 def demo_failed_scan(root: Path) -> None:
     """A scan that fails (a folder that is not a git repository), so the maintainers' overview has one to show."""
-    from audits.services import ScanError, scan_repository
-
     path = root / "demo-owners" / "half-copied"
     path.mkdir(parents=True, exist_ok=True)
     with contextlib.suppress(ScanError):  # recorded on the scan row as failed, which is the point

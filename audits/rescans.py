@@ -7,7 +7,9 @@ from django.conf import settings
 from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 
+from audits import scancode
 from audits.models import RepositoryAudit, Scan
+from audits.services import scan_request
 from governance import fetch_policy, git
 from governance.models import DatasetRepository, Repository
 
@@ -20,8 +22,6 @@ def rescans_due(*, limit: int | None = None) -> list[Repository]:
     Oldest first: never scanned (oldest in the inventory first), then the oldest verdicts. Heads are
     checked with `git ls-remote` (no download) for the audits not checked in AUDITS_RESCAN_AFTER_HOURS.
     """
-    from audits import scancode
-
     limit = limit or settings.AUDITS_RESCANS_PER_RUN
     version = scancode.scanner_version()
     in_inventory = Repository.objects.filter(Exists(DatasetRepository.objects.filter(repository=OuterRef("pk"))))
@@ -94,8 +94,6 @@ def _heads_moved(candidates, limit: int) -> list[Repository]:
 
 def rescans_queue() -> list[int]:
     """Queue the scans that are due (never two of one repository: a scan already open is left alone)."""
-    from audits.services import scan_request
-
     scans = [scan_request(repository=repository, requested_by="beat").pk for repository in rescans_due()]
     if scans:
         logger.info("queued %d license scans", len(scans))

@@ -1,12 +1,15 @@
 """License audits: starting scans, turning them into verdicts, applying policies and reviews."""
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from audits import scancode
 from audits.models import BlobFinding, DatasetDecision, RepositoryAudit, Review, Scan, ScanChunk, ScanFile, Verdict
 from audits.policy import Policy
 from audits.scanning import files as scan_files
@@ -14,6 +17,7 @@ from audits.scanning import pipeline
 from audits.scanning.verdicts import FileEvidence, decision_for, verdict_facts
 from governance import git
 from governance.exceptions import GovernanceError
+from governance.faults import fault_point
 from governance.fetch_policy import fetch_refusal
 from governance.identity import RepositoryParseError, parse_repository
 from governance.models import Dataset, DatasetRepository, Repository
@@ -33,8 +37,6 @@ def scan_request(*, repository: Repository, ref: str = "", deep: bool = False, r
     A deep scan asked for while a key-files scan waits in the queue makes that one deep; one already
     running is returned as it is (its `deep` says so), and the deep scan can be asked for once it is done.
     """
-    from audits.tasks import scan_task
-
     with transaction.atomic():
         open_scan = Scan.objects.filter(
             repository=repository, status__in=[Scan.Status.QUEUED, Scan.Status.RUNNING]
@@ -55,23 +57,41 @@ def scan_request(*, repository: Repository, ref: str = "", deep: bool = False, r
                 scan = Scan.objects.create(repository=repository, ref=ref, deep=deep, requested_by=requested_by)
         except IntegrityError:  # a concurrent request opened one first
             return Scan.objects.get(repository=repository, status__in=[Scan.Status.QUEUED, Scan.Status.RUNNING])
-        task_send_on_commit(scan_task, scan.pk, waiting=Scan.objects.filter(pk=scan.pk))
+        task_send_on_commit("audits.tasks.scan_task", scan.pk, waiting=Scan.objects.filter(pk=scan.pk))
     return scan
 
 
-def scan_run(*, scan_id: int) -> Scan | None:
-    """A queued scan, start to verdict, in this process: the steps, every chunk, the verdict."""
+def scan_run(*, scan_id: int, chunk_send: Callable[[int, int], object] | None = None) -> Scan | None:
+    """A queued scan through its steps: claim it, fetch, list, select and plan its chunks, scan them, write the verdict.
+
+    The one sequence both paths follow. `chunk_send(scan_id, number)` hands each chunk to another worker (the
+    worker path: the chunk that finishes last writes the verdict); without it every chunk runs here, in order
+    (embedded mode, `scan_repository`). Returns the scan as it is now, or None when another worker has it.
+    """
     scan = pipeline.scan_start(scan_id=scan_id)
     if scan is None or scan.status == Scan.Status.FAILED:
         return scan
-    last = False
-    for number in ScanChunk.objects.filter(scan=scan).order_by("number").values_list("number", flat=True):
-        last = pipeline.scan_chunk_run(scan_id=scan.pk, number=number) or last
+    numbers = list(ScanChunk.objects.filter(scan=scan).order_by("number").values_list("number", flat=True))
+    if not numbers:
+        _scan_verdict(scan_id=scan_id)
+    for number in numbers:
+        if chunk_send is None:
+            scan_chunk_proceed(scan_id=scan_id, number=number)
+        else:
+            chunk_send(scan_id, number)
     scan.refresh_from_db()
-    if scan.status == Scan.Status.RUNNING and (last or not ScanChunk.objects.filter(scan=scan).exists()):
-        scan_finish(scan_id=scan.pk)
-        scan.refresh_from_db()
     return scan
+
+
+def scan_chunk_proceed(*, scan_id: int, number: int) -> None:
+    """Scan one chunk of a running scan; the verdict too when it was the scan's last chunk."""
+    if pipeline.scan_chunk_run(scan_id=scan_id, number=number):
+        _scan_verdict(scan_id=scan_id)
+
+
+def _scan_verdict(*, scan_id: int) -> None:
+    fault_point("scan:verdict")
+    scan_finish(scan_id=scan_id)
 
 
 def scan_finish(*, scan_id: int) -> Verdict | None:
@@ -184,8 +204,6 @@ def scan_repository(*, source: str, ref: str = "", deep: bool = False, requested
 
 def _verdict_unchanged(repository: Repository, *, ref: str, deep: bool, requested_by: str) -> ScanOutcome | None:
     """When the repository's head is the commit of its latest verdict, under the same scanner, that verdict stands."""
-    from audits import scancode
-
     latest = (
         Verdict.objects.filter(repository=repository, scan__scanner_version=scancode.scanner_version())
         .filter(Q(deep=True) | Q(deep=deep))
@@ -209,8 +227,6 @@ def _verdict_unchanged(repository: Repository, *, ref: str, deep: bool, requeste
 
 
 def _repository_from_source(source: str) -> Repository:
-    from pathlib import Path
-
     text = source
     if not source.startswith(("file://", "http://", "https://", "ssh://", "git@", "git://")):
         if Path(source).exists():

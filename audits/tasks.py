@@ -1,11 +1,13 @@
-"""Celery tasks for license audits: each takes an id and calls one domain function."""
+"""Celery tasks for license audits: each takes an id and calls one domain function.
+
+Nothing imports this module: services send its tasks by their registered names (governance/queueing.py).
+"""
 
 from celery import shared_task
 
 from audits import rescans, services
-from audits.models import Scan, ScanChunk
+from audits.models import Scan
 from audits.scanning import pipeline
-from governance.faults import fault_point
 from governance.queueing import task_send
 from governance.scratch import scratch_sweep
 
@@ -13,23 +15,17 @@ from governance.scratch import scratch_sweep
 @shared_task(name="audits.tasks.scan_task")
 def scan_task(scan_id: int) -> None:
     """The steps up to the chunks; then one task per chunk, so a deep scan uses every worker process."""
-    scan = pipeline.scan_start(scan_id=scan_id)
-    if scan is None or scan.status == Scan.Status.FAILED:
-        return
-    numbers = list(ScanChunk.objects.filter(scan=scan).order_by("number").values_list("number", flat=True))
-    if not numbers:
-        fault_point("scan:verdict")
-        services.scan_finish(scan_id=scan_id)
-        return
-    for number in numbers:
-        task_send(scan_chunk_task, scan_id, number, waiting=Scan.objects.filter(pk=scan_id))
+    services.scan_run(scan_id=scan_id, chunk_send=_chunk_send)
+
+
+def _chunk_send(scan_id: int, number: int) -> None:
+    task_send(scan_chunk_task, scan_id, number, waiting=Scan.objects.filter(pk=scan_id))
 
 
 @shared_task(name="audits.tasks.scan_chunk_task")
 def scan_chunk_task(scan_id: int, number: int) -> None:
-    if pipeline.scan_chunk_run(scan_id=scan_id, number=number):
-        fault_point("scan:verdict")
-        services.scan_finish(scan_id=scan_id)
+    """One chunk; the chunk that finishes last writes the verdict."""
+    services.scan_chunk_proceed(scan_id=scan_id, number=number)
 
 
 @shared_task(name="audits.tasks.scan_finish_task")

@@ -7,6 +7,8 @@ from celery import Celery
 from celery.schedules import crontab
 from celery.signals import worker_init, worker_process_init
 
+from governance.scratch import scratch_claim, scratch_sweep, sigterm_exits
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "governance.settings")
 
 app = Celery("governance")
@@ -95,27 +97,26 @@ app.conf.beat_schedule = {
 
 
 @worker_init.connect
-def _scancode_index_preload(sender=None, **kwargs) -> None:
-    """Load scancode's license index in the worker's parent, before the pool forks, so its children share it."""
+def _worker_preload(sender=None, **kwargs) -> None:
+    """Each installed app loads what its tasks need in the worker's parent, before the pool forks, so children share it.
+
+    An AppConfig may offer `worker_preload(queues)`, `queues` being the names of the queues this worker consumes
+    (-Q), so the ground floor never imports an app (audits loads scancode's license index this way).
+    """
     import django
-    from django.conf import settings
+    from django.apps import apps
 
     django.setup()
-    # Only a worker that runs scans needs the index (-Q without the scans queue: proof checks, the default queue).
-    consumed = sender.app.amqp.queues.consume_from if sender is not None else {}
-    if settings.AUDITS_PRELOAD_INDEX and settings.SCANS_QUEUE in consumed:
-        from audits.scancode import index_load
-
-        index_load()
-    from governance.scratch import scratch_sweep
-
+    consumed = frozenset(sender.app.amqp.queues.consume_from if sender is not None else ())
+    for config in apps.get_app_configs():
+        preload = getattr(config, "worker_preload", None)
+        if preload is not None:
+            preload(consumed)
     scratch_sweep()  # what workers killed on this machine left behind
 
 
 @worker_process_init.connect
 def _scratch_own(**kwargs) -> None:
     """Each pool process works in a scratch folder of its own, and exits cleanly on SIGTERM (governance/scratch.py)."""
-    from governance.scratch import scratch_claim, sigterm_exits
-
     scratch_claim()
     sigterm_exits()

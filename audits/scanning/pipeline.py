@@ -366,8 +366,6 @@ def scan_recover(*, scan_id: int, cutoff=None) -> str | None:
     beginning if it stopped in its first steps, has its unfinished chunks sent again, or, every chunk
     being done, has its verdict step sent again. Sends happen when the caller's transaction commits.
     """
-    from audits.tasks import scan_chunk_task, scan_finish_task, scan_task
-
     cutoff = cutoff or _stall_cutoff()
     now = timezone.now()
     this = Scan.objects.filter(pk=scan_id)
@@ -381,7 +379,7 @@ def scan_recover(*, scan_id: int, cutoff=None) -> str | None:
             return None
         if not this.filter(status=Scan.Status.QUEUED).update(sent_at=now):  # one resend per interval
             return None
-        task_send_on_commit(scan_task, scan_id, waiting=this)
+        task_send_on_commit("audits.tasks.scan_task", scan_id, waiting=this)
         return "sent"
     if scan.status != Scan.Status.RUNNING or scan.heartbeat_at is None or scan.heartbeat_at >= cutoff:
         return None
@@ -396,7 +394,7 @@ def scan_recover(*, scan_id: int, cutoff=None) -> str | None:
             )
             return "failed"
         this.filter(status=Scan.Status.RUNNING).update(status=Scan.Status.QUEUED, step="", started_at=None, sent_at=now)
-        task_send_on_commit(scan_task, scan_id, waiting=this)
+        task_send_on_commit("audits.tasks.scan_task", scan_id, waiting=this)
         return "restarted"
     unfinished = list(
         ScanChunk.objects.filter(scan_id=scan_id).exclude(status=ScanChunk.Status.DONE).values_list("number", flat=True)
@@ -404,9 +402,9 @@ def scan_recover(*, scan_id: int, cutoff=None) -> str | None:
     if unfinished:
         ScanChunk.objects.filter(scan_id=scan_id, number__in=unfinished).update(status=ScanChunk.Status.QUEUED)
         for number in unfinished:
-            task_send_on_commit(scan_chunk_task, scan_id, number, waiting=this)
+            task_send_on_commit("audits.tasks.scan_chunk_task", scan_id, number, waiting=this)
         return "chunks"
-    task_send_on_commit(scan_finish_task, scan_id, waiting=this)
+    task_send_on_commit("audits.tasks.scan_finish_task", scan_id, waiting=this)
     return "verdict"
 
 

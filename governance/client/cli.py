@@ -17,6 +17,13 @@ import time
 from pathlib import Path
 
 from governance.client.errors import ClientError
+from governance.client.filtering import Counts
+from governance.client.portal import Portal
+from governance.client.progress import Progress
+from governance.client.pull import release_pull
+from governance.client.shards import shards_filter, shards_plan
+from governance.client.store import write_atomic
+from governance.client.verify import directory_verify
 
 TOKEN_VARIABLE = "EXCLUSIONS_TOKEN"
 
@@ -37,9 +44,6 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _pull(arguments) -> int:
-    from governance.client.progress import Progress
-    from governance.client.pull import release_pull
-
     result = release_pull(
         base_url=arguments.base_url,
         dataset=arguments.dataset,
@@ -59,8 +63,6 @@ def _pull(arguments) -> int:
 
 
 def _verify(arguments) -> int:
-    from governance.client.verify import directory_verify
-
     verified = directory_verify(arguments.dir, version=arguments.release, key=arguments.key)
     files = len(verified.manifest["files"])
     print(
@@ -70,11 +72,6 @@ def _verify(arguments) -> int:
 
 
 def _filter(arguments) -> int:
-    from governance.client.filtering import Counts
-    from governance.client.shards import shards_filter, shards_plan
-    from governance.client.store import write_atomic
-    from governance.client.verify import directory_verify
-
     repo_column = arguments.repo_column or None
     blob_column = arguments.blob_column or None
     if repo_column is None and blob_column is None:
@@ -113,8 +110,6 @@ def _filter(arguments) -> int:
 
 
 def _report_build(arguments) -> int:
-    from governance.client.portal import Portal
-
     token = arguments.token or os.environ.get(TOKEN_VARIABLE, "")
     if not token:
         raise ClientError(f"a pipeline token is needed: --token T or the environment variable {TOKEN_VARIABLE}")

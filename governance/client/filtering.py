@@ -15,14 +15,20 @@ import threading
 from collections import deque
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.dataset as ds
 
 from governance.client.errors import ClientError
-from governance.client.release import REASONS, Release
 from governance.identity import GITHUB_NOT_OWNERS, RepositoryParseError, canonical_and_namespace
+
+if TYPE_CHECKING:  # a release holds the lookups this module applies; release.py imports this module
+    from governance.client.release import Release
+
+# Why a row is dropped, in the order the counts name them.
+REASONS = ("repository", "namespace", "blob")
 
 KEY_SCHEMA = pa.schema([("repo", pa.string()), ("blob", pa.string())])
 # An owner/name GitHub can have, typed as The Stack writes it. Anything else goes through identity parsing.
@@ -58,7 +64,7 @@ class Counts:
 class Matcher:
     """The release's lookups as Arrow expressions, plus the per-value fallback for other spellings."""
 
-    def __init__(self, release: Release, *, repositories: bool = True, blobs: bool = True):
+    def __init__(self, release: "Release", *, repositories: bool = True, blobs: bool = True):
         self.release = release
         low = pc.ascii_lower(pc.field("repo"))
         false = pc.scalar(False)
@@ -178,7 +184,7 @@ class Matcher:
 
 
 def filter_table(
-    release: Release, table: pa.Table, *, repo_column: str | None = "repo_name", blob_column: str | None = "blob_id"
+    release: "Release", table: pa.Table, *, repo_column: str | None = "repo_name", blob_column: str | None = "blob_id"
 ) -> pa.Table:
     """The rows of `table` the release lets through, with the same schema; `None` skips a column's rule."""
     kept, _counts = filter_table_counted(release, table, repo_column=repo_column, blob_column=blob_column)
@@ -216,7 +222,7 @@ def key_batch(batch: pa.RecordBatch, repo_column: str | None, blob_column: str |
     return pa.record_batch(columns, schema=KEY_SCHEMA)
 
 
-def _answer(release: Release, text: str) -> str:
+def _answer(release: "Release", text: str) -> str:
     # One parse tells a value that names no repository ("unreadable", counted) from one the release lets through.
     try:
         canonical, namespace = canonical_and_namespace(text)

@@ -28,6 +28,7 @@ from governance.client.portal import MANIFEST_MAX_BYTES, Portal
 from governance.client.progress import Progress
 from governance.client.store import Store
 from governance.client.verify import release_folder_verify
+from governance.release_files import ExcludedRow, repositories_read, repositories_write
 
 REBUILDABLE = ("repositories.jsonl", "repositories.parquet")
 
@@ -173,9 +174,6 @@ def _copy_identical(store: Store, needed: list[dict], staging: Path, result: Pul
 
 
 def _rebuild_from_changes(portal, store, base, version, manifest, needed, staging, result, log) -> list[dict]:
-    # The portal's own writer: pure Python + pyarrow, imported only here.
-    from governance.release_files import repositories_read, repositories_write
-
     rebuild = staging / ".rebuild"
     shutil.rmtree(rebuild, ignore_errors=True)
     rebuild.mkdir()
@@ -205,8 +203,6 @@ def _rebuild_from_changes(portal, store, base, version, manifest, needed, stagin
 
 def _changes_apply(rows: Iterable, changes: list[dict]) -> Iterator:
     """Release N's rows from release N-1's (sorted) rows and N's changes, streamed in the same order."""
-    from governance.release_files import ExcludedRow
-
     removals, additions = set(), {}
     for change in changes:
         target = (change["repository"], change["scope"])

@@ -17,11 +17,11 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from governance.client.errors import ClientError
+from governance.client.filtering import REASONS, filter_table
 from governance.client.verify import VerifiedRelease, directory_verify
 from governance.identity import RepositoryParseError, canonical_and_namespace
 
 GITHUB_PREFIX = "github.com/"
-REASONS = ("repository", "namespace", "blob")
 
 
 class Release:
@@ -120,8 +120,6 @@ class Release:
         self, table: pa.Table, *, repo_column: str | None = "repo_name", blob_column: str | None = "blob_id"
     ):
         """The table without the rows this release excludes, same schema (see governance.client.filtering)."""
-        from governance.client.filtering import filter_table
-
         return filter_table(self, table, repo_column=repo_column, blob_column=blob_column)
 
 
