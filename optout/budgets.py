@@ -29,6 +29,8 @@ from django.conf import settings
 from django.db.models import Q, Sum
 
 from governance import slots
+from governance.celery import app
+from optout.models import Verification
 
 # Any "could not be read" (missing, private, refused, silent): one schedule, so the visitor's page and its next
 # try cannot tell a closed port from one that accepts and never answers.
@@ -41,8 +43,6 @@ INTERACTIVE_BUSY_RETRY_SECONDS = 1
 
 def inline() -> bool:
     """Tasks run in the process that queues them: nothing to share, and a re-queue would recurse."""
-    from governance.celery import app
-
     return bool(app.conf.task_always_eager)
 
 
@@ -123,8 +123,6 @@ def unreachable_backoff(attempts: int) -> timedelta:
 
 def round_spent(request) -> float:
     """Seconds of git time the request's checks used since its round started."""
-    from optout.models import Verification
-
     if request.check_round_started_at is None:
         return 0.0
     spent = Verification.objects.filter(

@@ -1,10 +1,35 @@
 """Opt-out requests, their proofs, and the exclusion registry they feed."""
 
+from dataclasses import dataclass
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from governance.exceptions import GovernanceError
 from governance.models import Dataset, Repository
+
+
+class RequestStateError(GovernanceError):
+    """An action the request's state does not allow (confirming twice, approving a withdrawn request, …)."""
+
+
+@dataclass(frozen=True)
+class Transition:
+    """One legal step of a request: from which states, to which one (None: the state stays, the action is allowed).
+
+    `refusal` is the message when the state does not allow it, formatted with `pk` and `state` (the state's label,
+    lower case); `refusals` gives a message of its own for some states.
+    """
+
+    sources: tuple[str, ...]
+    target: str | None
+    refusal: str
+    refusals: tuple[tuple[str, str], ...] = ()
+
+    def refusal_for(self, request: "OptOutRequest") -> str:
+        message = dict(self.refusals).get(request.state, self.refusal)
+        return message.format(pk=request.pk, state=request.get_state_display().lower())
 
 
 class OptOutRequest(models.Model):
@@ -75,6 +100,133 @@ class OptOutRequest(models.Model):
     @property
     def is_open(self) -> bool:
         return self.state in self.OPEN_STATES
+
+    @classmethod
+    def states_allowing(cls, name: str) -> tuple[str, ...]:
+        """The states from which the transition (or action) `name` is legal: for querysets of requests."""
+        return REQUEST_TRANSITIONS[name].sources
+
+    def may(self, name: str) -> bool:
+        """Whether the request's current state allows the transition (or action) `name`."""
+        return self.state in REQUEST_TRANSITIONS[name].sources
+
+    def require(self, name: str) -> None:
+        """Raise RequestStateError, saying why, unless the current state allows `name`."""
+        if not self.may(name):
+            raise RequestStateError(REQUEST_TRANSITIONS[name].refusal_for(self))
+
+    def transition(self, name: str, **fields) -> None:
+        """Take the legal step `name`: set the new state and `fields` together and save just them.
+
+        Raises RequestStateError, with nothing changed in memory or in the row, when the state does not allow it.
+        The caller holds the row's lock (select_for_update) when other processes may change it.
+        """
+        self.require(name)
+        target = REQUEST_TRANSITIONS[name].target
+        if target is None:
+            raise ValueError(f"{name!r} keeps the state: check it with require(), there is nothing to save")
+        self.state = target
+        for field, value in fields.items():
+            setattr(self, field, value)
+        self.save(update_fields=["state", *fields])
+
+
+_State = OptOutRequest.State
+# The request's lifecycle in one place: every legal change of OptOutRequest.state, and the actions that only some
+# states allow (target None). Services call request.transition() / require() / may() with these names.
+REQUEST_TRANSITIONS: dict[str, Transition] = {
+    # The requester used the confirmation link: the request waits for its proof.
+    "confirm": Transition(
+        sources=(_State.AWAITING_EMAIL,),
+        target=_State.AWAITING_PROOF,
+        refusal=(
+            "This confirmation link is not valid any more: it was already used, or it was mistyped. "
+            "If you confirmed before, use the status link from the second e-mail."
+        ),
+    ),
+    # The first proof of the request was read.
+    "proof_verified": Transition(
+        sources=(_State.AWAITING_PROOF,),
+        target=_State.VERIFIED,
+        refusal="Request {pk} is {state}: it is not waiting for its first proof.",
+    ),
+    # Proven, and maintainers decide (OPTOUT_AUTO_APPROVE off).
+    "review": Transition(
+        sources=(_State.VERIFIED,),
+        target=_State.IN_REVIEW,
+        refusal="Request {pk} is {state}: only a verified request goes to review.",
+    ),
+    # Proven, and proof is enough (OPTOUT_AUTO_APPROVE on).
+    "approve_automatically": Transition(
+        sources=(_State.VERIFIED,),
+        target=_State.ACTIVE,
+        refusal="Request {pk} is {state}: only a verified request is approved on its proof.",
+    ),
+    "approve": Transition(
+        sources=(_State.IN_REVIEW,),
+        target=_State.ACTIVE,
+        refusal="Request {pk} is {state}, not in review.",
+    ),
+    "reject": Transition(
+        sources=(_State.AWAITING_PROOF, _State.VERIFIED, _State.IN_REVIEW),
+        target=_State.REJECTED,
+        refusal="Request {pk} is {state}: it cannot be rejected.",
+    ),
+    # The requester takes the request back; once a release applied it, only a fresh proof lifts it (reinclude).
+    "withdraw": Transition(
+        sources=(_State.AWAITING_EMAIL, _State.AWAITING_PROOF, _State.VERIFIED, _State.IN_REVIEW, _State.ACTIVE),
+        target=_State.WITHDRAWN,
+        refusal="This request is already {state}.",
+        refusals=(
+            (
+                _State.APPLIED,
+                "This exclusion is already applied in a published release: re-inclusion needs a fresh proof "
+                '("Ask to re-include" on this page).',
+            ),
+        ),
+    ),
+    "confirmation_expire": Transition(
+        sources=(_State.AWAITING_EMAIL,),
+        target=_State.EXPIRED,
+        refusal="Request {pk} is {state}: only an unconfirmed request expires for want of confirmation.",
+    ),
+    "proof_expire": Transition(
+        sources=(_State.AWAITING_PROOF,),
+        target=_State.EXPIRED,
+        refusal="Request {pk} is {state}: only a request still waiting for its first proof expires for want of it.",
+    ),
+    # A build applied a release that carried the request's exclusions.
+    "apply": Transition(
+        sources=(_State.ACTIVE,),
+        target=_State.APPLIED,
+        refusal="Request {pk} is {state}: only an active request is applied by a release.",
+    ),
+    # The fresh proof of an applied request was found: its exclusions are lifted.
+    "reinclude": Transition(
+        sources=(_State.APPLIED,),
+        target=_State.WITHDRAWN,
+        refusal="Request {pk} is {state}: re-inclusion is for applied requests.",
+    ),
+    # Actions that keep the state.
+    # Proof checks run ("Verify now", the sweep, each recorded check) while a proof can still count.
+    "proofs_check": Transition(
+        sources=(_State.AWAITING_PROOF, _State.VERIFIED, _State.IN_REVIEW, _State.ACTIVE),
+        target=None,
+        refusal="This request is {state}: there is nothing to verify.",
+    ),
+    # A proof read after approval takes effect at once.
+    "exclusion_extend": Transition(
+        sources=(_State.ACTIVE, _State.APPLIED),
+        target=None,
+        refusal="Request {pk} is {state}: its proofs take effect only once it is approved.",
+    ),
+    # Ask to lift an applied exclusion, and check its fresh proof.
+    "reinclusion_ask": Transition(
+        sources=(_State.APPLIED,),
+        target=None,
+        refusal="Re-inclusion is for applied requests; before that, withdraw the request instead.",
+    ),
+}
 
 
 class Verification(models.Model):

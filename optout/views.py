@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.http import JsonResponse
@@ -44,8 +45,6 @@ def optout_form(request):
         return render(request, "optout/form.html", context, status=400)
     data = form.cleaned_data
     if data["scope"] == OptOutRequest.Scope.REPOSITORIES:
-        from django.conf import settings
-
         context["preview"] = repositories_preview(data["repositories"], limit=settings.OPTOUT_MAX_REPOSITORIES)
         context["limit"] = settings.OPTOUT_MAX_REPOSITORIES
     else:

@@ -6,6 +6,7 @@ import pytest
 from django.core import mail
 
 from governance.services import dataset_get_or_create
+from optout import services
 from optout.models import OptOutRequest
 from tests.optout_helpers import commit_proof, file_and_confirm
 
@@ -165,10 +166,8 @@ def test_a_maintainer_approves_from_the_queue(client, maintainer, make_repositor
     settings.OPTOUT_AUTO_APPROVE = False
     confirmation = file_and_confirm(repositories=[make_repository("g/r", {"a": "1"}).as_uri()], reason="private")
     commit_proof(make_repository, "g/r", confirmation.request.proof_token)
-    from optout.services import optout_request_verify, optout_request_verify_now
-
-    optout_request_verify_now(request=confirmation.request)
-    optout_request_verify(request_id=confirmation.request.pk)
+    services.optout_request_verify_now(request=confirmation.request)
+    services.optout_request_verify(request_id=confirmation.request.pk)
     client.force_login(maintainer)
     queue = client.get("/review/requests/").content.decode()
     assert f"#{confirmation.request.pk}" in queue
