@@ -310,19 +310,22 @@ class Verification(models.Model):
         return self.State(self.public_state).label
 
 
+def dataset_q(dataset: Dataset, via: str = "") -> Q:
+    """Rows of `dataset` or of every dataset (dataset empty, which includes datasets added later)."""
+    return Q(**{f"{via}dataset": dataset}) | Q(**{f"{via}dataset__isnull": True})
+
+
 def in_force_q(dataset: Dataset | None = None, via: str = "") -> Q:
     """The rule, written once: an exclusion in force for `dataset` is not revoked and belongs to that dataset
     or to every dataset (no dataset given: in force for any). `via` reaches it from a related row."""
     in_force = Q(**{f"{via}revoked_at__isnull": True})
-    if dataset is not None:
-        in_force &= Q(**{f"{via}dataset": dataset}) | Q(**{f"{via}dataset__isnull": True})
-    return in_force
+    return in_force if dataset is None else in_force & dataset_q(dataset, via)
 
 
 class ExclusionQuerySet(models.QuerySet):
     def for_dataset(self, dataset: Dataset):
         """Exclusions of `dataset` or of every dataset, revoked ones included (their history)."""
-        return self.filter(Q(dataset=dataset) | Q(dataset__isnull=True))
+        return self.filter(dataset_q(dataset))
 
     def in_force(self, dataset: Dataset | None = None):
         """Exclusions in force for `dataset` (or for any dataset)."""

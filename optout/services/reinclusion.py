@@ -22,12 +22,10 @@ REINCLUSION_TASK = "optout.tasks.optout_request_reinclusion_task"
 def optout_requests_applied(*, report) -> int:
     """A build applied a release: every active request whose exclusions that release carried is now applied."""
     release = report.release
-    carried = ExclusionSource.objects.filter(
-        revoked_at__isnull=True,
-        exclusion__revoked_at__isnull=True,
+    carried = ExclusionSource.objects.in_force(release.dataset).filter(
         exclusion__since__lte=release.frozen_at,
         request__state__in=OptOutRequest.states_allowing("apply"),
-    ).filter(Q(exclusion__dataset=release.dataset) | Q(exclusion__dataset__isnull=True))
+    )
     request_ids = list(carried.values_list("request_id", flat=True).distinct())
     message = (
         f"Applied: excluded from release {release.version} of {release.dataset.slug}, "
