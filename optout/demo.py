@@ -1,6 +1,6 @@
 """Six weeks of opt-out requests for the demo, played through the real domain functions and git.
 
-Each request is a short story of steps at moments in the past (days before now); governance/demo.py plays the
+Each request is a short story of steps at moments in the past (days before now); releases/demo.py plays the
 steps of every story, and the releases between them, in time order under a simulated clock, so the history,
 the status pages and the transparency report show realistic dates and durations.
 """
