@@ -55,8 +55,9 @@ VACUUM ANALYZE;
 # dataset: the check then also looks its names up in the repository table.
 LICENSE_EXCLUSIONS = """
 INSERT INTO audits_scan (ref, deep, commit, status, step, files_total, files_to_scan, files_done, files_scanned,
-    files_reused, files_skipped, scanner_version, index_fingerprint, error, requested_by, created_at, repository_id)
-SELECT '', false, md5(id::text), 'done', 'done', 0, 0, 0, 0, 0, '{}', 'bench', '', '', '', now(), id
+    files_reused, files_skipped, scanner_version, index_fingerprint, error, requested_by, created_at, repository_id,
+    starts)
+SELECT '', false, md5(id::text), 'done', 'done', 0, 0, 0, 0, 0, '{}', 'bench', '', '', '', now(), id, 1
 FROM governance_repository WHERE id %% %(every)s = 0;
 INSERT INTO audits_verdict (commit, declared_license, effective_license, detected_licenses, classification,
     uncertainties, conflicts, notes, evidence, evidence_digest, deep, created_at, repository_id, scan_id)

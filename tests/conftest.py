@@ -17,6 +17,7 @@ from django.contrib.auth.models import Permission
 from django.db import connection
 
 from governance.celery import app as celery_app
+from tests.review_helpers import unsure_decision, with_review_permission
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -108,6 +109,18 @@ def maintainer(django_user_model):
     )
     user.user_permissions.set(Permission.objects.filter(content_type__app_label__in=["governance", "optout", "audits"]))
     return user
+
+
+@pytest.fixture
+def reviewer(maintainer):
+    """A maintainer who may settle license verdicts."""
+    return with_review_permission(maintainer)
+
+
+@pytest.fixture
+def unsure(dataset):
+    """A repository of the test's `dataset` whose license the policy cannot decide."""
+    return unsure_decision(dataset)
 
 
 @pytest.fixture
@@ -286,3 +299,10 @@ def failing_server():
     server.shutdown()
     server.server_close()
     thread.join()
+
+
+@pytest.fixture
+def repo(make_repository):
+    """A real repository on disk with some code; returns its file:// URL."""
+    path = make_repository("alice/widgets", {"README.md": "# widgets\n", "src/w.py": "print(1)\n"})
+    return path.as_uri()

@@ -4,7 +4,7 @@ import pytest
 
 from audits.models import BlobFinding, DatasetDecision, Scan
 from governance.models import Dataset, DatasetRepository
-from tests.review_helpers import repository_named, unsure_decision, verdict_written, with_review_permission
+from tests.review_helpers import repository_named, verdict_written
 
 pytestmark = pytest.mark.django_db
 
@@ -12,16 +12,6 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def dataset():
     return Dataset.objects.create(slug="the-stack", name="The Stack")
-
-
-@pytest.fixture
-def unsure(dataset):
-    return unsure_decision(dataset)
-
-
-@pytest.fixture
-def reviewer(maintainer):
-    return with_review_permission(maintainer)
 
 
 def test_a_policy_change_in_the_admin_reclassifies_stored_verdicts(client, reviewer, dataset):

@@ -7,8 +7,6 @@ from io import StringIO
 import pytest
 from django.core.management import call_command
 
-from audits.models import RepositoryAudit, Scan, Verdict
-from audits.services import decisions_refresh
 from governance.models import DatasetRepository
 from governance.services import dataset_get_or_create, repository_ensure
 from governance.tokens import pipeline_token_issue
@@ -17,6 +15,7 @@ from optout.registry import exclusion_add, exclusion_sources_revoke
 from releases import exclusions
 from releases.publication import release_publish
 from releases.selectors import inventory_lookup
+from tests.review_helpers import repository_named, verdict_written
 
 pytestmark = pytest.mark.django_db
 
@@ -33,23 +32,6 @@ EXPECTED = {
     "github.com/permissive/mit": [],  # the policy keeps it
     "github.com/nobody/unknown": [],  # in no registry at all
 }
-
-
-def _audited(canonical: str, *, license_expression: str, classification: str):
-    repository = repository_ensure(text=canonical)
-    scan = Scan.objects.create(repository=repository, status="done", commit="a" * 40, scanner_version="test")
-    verdict = Verdict.objects.create(
-        scan=scan,
-        repository=repository,
-        commit="a" * 40,
-        declared_license=license_expression,
-        effective_license=license_expression,
-        detected_licenses=[license_expression],
-        classification=classification,
-        evidence_digest=f"digest-{canonical}",
-    )
-    RepositoryAudit.objects.create(repository=repository, verdict=verdict)
-    return repository
 
 
 def _opt_out(*, repository: str = "", namespace: str = "", datasets=()) -> OptOutRequest:
@@ -73,14 +55,14 @@ def registry():
     license decisions, and an exclusion that belongs to another dataset only."""
     the_stack = dataset_get_or_create(slug="the-stack")[0]
     other = dataset_get_or_create(slug="other")[0]
-    for canonical, license_expression, classification in [
-        ("github.com/copyleft/agpl-server", "AGPL-3.0-only", "copyleft"),
-        ("github.com/copyleft/both", "GPL-3.0-only", "copyleft"),
-        ("github.com/permissive/mit", "MIT", "permissive"),
+    for canonical, license_expression in [
+        ("github.com/copyleft/agpl-server", "AGPL-3.0-only"),
+        ("github.com/copyleft/both", "GPL-3.0-only"),
+        ("github.com/permissive/mit", "MIT"),
     ]:
-        repository = _audited(canonical, license_expression=license_expression, classification=classification)
+        repository = repository_named(canonical)
         DatasetRepository.objects.create(dataset=the_stack, repository=repository)
-    decisions_refresh(dataset=the_stack)
+        verdict_written(repository, effective=license_expression)
     _opt_out(repository="github.com/owner/opted-out")
     _opt_out(repository="github.com/copyleft/both")
     _opt_out(namespace="github.com/whole-org")

@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from audits.models import Review
 from governance.models import Dataset
-from tests.review_helpers import review_form, unsure_decision, with_review_permission
+from tests.review_helpers import review_form
 
 pytestmark = pytest.mark.django_db
 
@@ -15,16 +15,6 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def dataset():
     return Dataset.objects.create(slug="the-stack", name="The Stack")
-
-
-@pytest.fixture
-def unsure(dataset):
-    return unsure_decision(dataset)
-
-
-@pytest.fixture
-def reviewer(maintainer):
-    return with_review_permission(maintainer)
 
 
 def test_the_decision_page_shows_the_evidence_and_why_it_is_unsure(client, reviewer, unsure):

@@ -12,9 +12,7 @@ from tests.review_helpers import (
     CLUE_ONLY,
     repository_named,
     review_form,
-    unsure_decision,
     verdict_written,
-    with_review_permission,
 )
 
 pytestmark = pytest.mark.django_db
@@ -23,16 +21,6 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def dataset():
     return Dataset.objects.create(slug="the-stack", name="The Stack")
-
-
-@pytest.fixture
-def unsure(dataset):
-    return unsure_decision(dataset)
-
-
-@pytest.fixture
-def reviewer(maintainer):
-    return with_review_permission(maintainer)
 
 
 def test_the_review_pages_are_only_for_maintainers_with_the_permission(client, outsider, reviewer, unsure):

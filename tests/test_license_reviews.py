@@ -4,7 +4,7 @@ import pytest
 
 from audits import services
 from governance.models import Dataset
-from tests.review_helpers import CLUE_ONLY, EVIDENCE, digest, unsure_decision, verdict_written, with_review_permission
+from tests.review_helpers import CLUE_ONLY, EVIDENCE, digest, verdict_written
 
 pytestmark = pytest.mark.django_db
 
@@ -12,16 +12,6 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def dataset():
     return Dataset.objects.create(slug="the-stack", name="The Stack")
-
-
-@pytest.fixture
-def unsure(dataset):
-    return unsure_decision(dataset)
-
-
-@pytest.fixture
-def reviewer(maintainer):
-    return with_review_permission(maintainer)
 
 
 def test_a_review_holds_while_the_evidence_is_unchanged(reviewer, dataset, unsure):

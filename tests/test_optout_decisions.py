@@ -17,13 +17,6 @@ pytestmark = pytest.mark.django_db(transaction=True)
 State = OptOutRequest.State
 
 
-@pytest.fixture
-def repo(make_repository):
-    """A real repository on disk with some code; returns its file:// URL."""
-    path = make_repository("alice/widgets", {"README.md": "# widgets\n", "src/w.py": "print(1)\n"})
-    return path.as_uri()
-
-
 def test_without_auto_approval_a_maintainer_decides(repo, make_repository, settings, maintainer):
     settings.OPTOUT_AUTO_APPROVE = False
     request = file_and_confirm(repositories=[repo]).request

@@ -19,13 +19,6 @@ pytestmark = pytest.mark.django_db(transaction=True)
 State = OptOutRequest.State
 
 
-@pytest.fixture
-def repo(make_repository):
-    """A real repository on disk with some code; returns its file:// URL."""
-    path = make_repository("alice/widgets", {"README.md": "# widgets\n", "src/w.py": "print(1)\n"})
-    return path.as_uri()
-
-
 def test_preview_merges_duplicates_and_names_each_unreadable_line():
     preview = repositories_preview(
         "https://github.com/Psf/Requests.git\n"

@@ -18,13 +18,6 @@ pytestmark = pytest.mark.django_db(transaction=True)
 State = OptOutRequest.State
 
 
-@pytest.fixture
-def repo(make_repository):
-    """A real repository on disk with some code; returns its file:// URL."""
-    path = make_repository("alice/widgets", {"README.md": "# widgets\n", "src/w.py": "print(1)\n"})
-    return path.as_uri()
-
-
 def test_a_request_with_several_due_proofs_is_swept_once(make_repository):
     paths = [make_repository(f"alice/r{number}", {"a": str(number)}).as_uri() for number in range(3)]
     request = file_and_confirm(repositories=paths).request

@@ -19,13 +19,6 @@ pytestmark = pytest.mark.django_db(transaction=True)
 State = OptOutRequest.State
 
 
-@pytest.fixture
-def repo(make_repository):
-    """A real repository on disk with some code; returns its file:// URL."""
-    path = make_repository("alice/widgets", {"README.md": "# widgets\n", "src/w.py": "print(1)\n"})
-    return path.as_uri()
-
-
 def test_a_committed_proof_excludes_the_repository(repo, make_repository):
     confirmation = file_and_confirm(repositories=[repo])
     request = confirmation.request

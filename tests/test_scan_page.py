@@ -4,7 +4,7 @@ import pytest
 
 from audits.models import Scan
 from governance.models import Dataset
-from tests.review_helpers import repository_named, unsure_decision, with_review_permission
+from tests.review_helpers import repository_named
 
 pytestmark = pytest.mark.django_db
 
@@ -12,16 +12,6 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def dataset():
     return Dataset.objects.create(slug="the-stack", name="The Stack")
-
-
-@pytest.fixture
-def unsure(dataset):
-    return unsure_decision(dataset)
-
-
-@pytest.fixture
-def reviewer(maintainer):
-    return with_review_permission(maintainer)
 
 
 def test_the_scan_page_shows_progress_and_answers_json_for_its_script(client, reviewer, unsure):
