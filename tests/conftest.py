@@ -1,5 +1,6 @@
 """Shared fixtures: the named roles, inline tasks, and real git repositories on disk."""
 
+import contextlib
 import http.server
 import os
 import socket
@@ -16,6 +17,7 @@ from django.conf import settings as django_settings
 from django.contrib.auth.models import Permission
 from django.db import connection
 
+import governance.git
 from governance.celery import app as celery_app
 from tests.review_helpers import unsure_decision, with_review_permission
 
@@ -306,3 +308,17 @@ def repo(make_repository):
     """A real repository on disk with some code; returns its file:// URL."""
     path = make_repository("alice/widgets", {"README.md": "# widgets\n", "src/w.py": "print(1)\n"})
     return path.as_uri()
+
+
+@pytest.fixture
+def kept_scratch(tmp_path, monkeypatch):
+    """The scratch repository a listing fetches into, kept after the call so a test can look inside."""
+    kept = tmp_path / "fetched"
+
+    @contextlib.contextmanager
+    def kept_directory(**options):
+        kept.mkdir()
+        yield str(kept)
+
+    monkeypatch.setattr(governance.git, "TemporaryDirectory", kept_directory)
+    return kept

@@ -1,6 +1,5 @@
 """governance/git.py: the only module that runs git; running commands and reading the opt-out proof file."""
 
-import contextlib
 import os
 import time
 from unittest import mock
@@ -104,27 +103,18 @@ def test_a_directory_or_symbolic_link_in_place_of_the_proof_file_does_not_count(
     assert proof_file_fetch(repository.as_uri(), path="link").content is None
 
 
-def test_a_proof_file_over_the_size_limit_is_reported_without_being_fetched(repositories, tmp_path, monkeypatch):
+def test_a_proof_file_over_the_size_limit_is_reported_without_being_fetched(repositories, kept_scratch):
     repository = repositories / "acme"
     big = os.urandom(100_000)
     commit = local_repository_commit(repository, {".dataset-opt-out": big, "README.md": "hi\n"}, message="big")
     big_sha = git_run("rev-parse", "HEAD:.dataset-opt-out", cwd=repository).decode().strip()
     small_sha = git_run("rev-parse", "HEAD:README.md", cwd=repository).decode().strip()
-    kept = tmp_path / "fetched"
-
-    @contextlib.contextmanager
-    def kept_directory(**options):
-        kept.mkdir()
-        yield str(kept)
-
-    monkeypatch.setattr(governance.git, "TemporaryDirectory", kept_directory)
-
     assert proof_file_fetch(repository.as_uri(), max_bytes=4096) == ProofFile(
         commit=commit, content=None, too_large=True
     )
-    git_run("cat-file", "-e", small_sha, cwd=kept)
+    git_run("cat-file", "-e", small_sha, cwd=kept_scratch)
     with pytest.raises(GitError):
-        git_run("cat-file", "-e", big_sha, cwd=kept)
+        git_run("cat-file", "-e", big_sha, cwd=kept_scratch)
 
 
 def test_a_proof_file_of_exactly_the_size_limit_is_read_and_one_byte_more_is_too_large(repositories):

@@ -1,6 +1,5 @@
 """governance/git.py listing a commit's files: every blob id and size, no file's content fetched."""
 
-import contextlib
 import os
 from unittest import mock
 
@@ -20,20 +19,6 @@ from governance.git import (
 from tests.git_http import serve_git_over_http
 
 # Listing every file blob of a commit without fetching any file's content.
-
-
-@pytest.fixture
-def kept_scratch(tmp_path, monkeypatch):
-    """The scratch repository a listing fetches into, kept after the call so a test can look inside."""
-    kept = tmp_path / "fetched"
-
-    @contextlib.contextmanager
-    def kept_directory(**options):
-        kept.mkdir()
-        yield str(kept)
-
-    monkeypatch.setattr(governance.git, "TemporaryDirectory", kept_directory)
-    return kept
 
 
 def head_of(repository):
