@@ -51,6 +51,8 @@ class OptOutRequest(models.Model):
     class Origin(models.TextChoices):
         OWNER = "owner", "Owner's request"
         ADMINISTRATIVE = "administrative", "Administrative (e.g. legal takedown)"
+        IMPORTED = "imported", "Imported from an existing registry"
+        RESERVATION = "reservation", "Reservation found in the repository"
 
     OPEN_STATES = (State.AWAITING_EMAIL, State.AWAITING_PROOF, State.VERIFIED, State.IN_REVIEW)
     MAX_REASON_LENGTH = 2000
@@ -458,3 +460,34 @@ class RequestEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.created_at:%Y-%m-%d %H:%M} {self.kind}"
+
+
+class ReservedFileQuerySet(models.QuerySet):
+    def in_force(self):
+        """Files whose reservation still holds (every dataset: a reservation travels with the code)."""
+        return self.filter(revoked_at__isnull=True)
+
+
+class ReservedFile(models.Model):
+    """One file a path-only reservation covers (`Disallow: *.py`, `vendor/** ai-training=false`): its blob is left
+    out of every dataset, the rest of the repository stays. Made and revoked by the reservation check."""
+
+    request = models.ForeignKey(OptOutRequest, on_delete=models.PROTECT, related_name="reserved_files")
+    repository = models.ForeignKey(Repository, on_delete=models.PROTECT, related_name="reserved_files")
+    path = models.CharField(max_length=4096)
+    blob_id = models.CharField(max_length=40, db_index=True, help_text="git blob SHA-1 (The Stack v2's blob_id)")
+    reason = models.CharField(max_length=50, help_text="Public reason code: reservation:<kind>")
+    since = models.DateTimeField()
+    revoked_at = models.DateTimeField(null=True, blank=True, help_text="When the reservation stopped covering it")
+
+    objects = ReservedFileQuerySet.as_manager()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["request", "path"], condition=Q(revoked_at__isnull=True), name="reserved_file_once"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.repository} {self.path} ({self.reason})"
