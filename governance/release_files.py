@@ -39,7 +39,15 @@ REPOSITORIES_SCHEMA = pa.schema(
         pa.field("since", pa.timestamp("us", tz="UTC"), nullable=False),
     ]
 )
-BLOBS_SCHEMA = pa.schema([pa.field("blob_id", pa.string(), nullable=False)])
+BLOBS_SCHEMA = pa.schema(
+    [
+        pa.field("blob_id", pa.string(), nullable=False),
+        # Null for a file of an excluded repository; for a file excluded alone (a path reservation, a license
+        # that governs only part of a repository): its public reason and its path in the repository.
+        pa.field("reason", pa.string()),
+        pa.field("path", pa.string()),
+    ]
+)
 
 _JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
 
@@ -50,6 +58,15 @@ class ExcludedRow:
     scope: str  # "repository" | "namespace"
     reasons: tuple[str, ...]  # sorted public reason codes: "opt-out", "license:GPL-3.0-only", …
     since: str  # ISO 8601 date-time in UTC, "2026-11-26T21:52:00Z"
+
+
+@dataclass(frozen=True, slots=True)
+class ExcludedBlob:
+    """A file excluded alone, the rest of its repository staying in."""
+
+    blob_id: str  # git blob SHA-1, 40 lower-case hex
+    reason: str  # public reason code: "reservation:gitattributes", "license:GPL-3.0-only", …
+    path: str  # where the reservation or label found it
 
 
 @dataclass(frozen=True)
@@ -99,20 +116,39 @@ def repositories_read(path: Path) -> Iterator[ExcludedRow]:
                 yield ExcludedRow(repository, scope, tuple(reasons), since)
 
 
-def blobs_write(blob_ids: Iterable[str], folder: Path) -> FileInfo:
-    """Write blobs.parquet from ascending git blob SHA-1s, dropping repeats."""
+def blobs_write(blobs: Iterable[str | ExcludedBlob], folder: Path) -> FileInfo:
+    """Write blobs.parquet from blobs in ascending blob id order: plain ids (files of excluded repositories) or
+    ExcludedBlob rows (files excluded alone). A blob id given twice keeps its first row."""
     path = Path(folder) / BLOBS_PARQUET
-    ids = iter(blob_ids)
+    items = iter(blobs)
     last = ""  # sorts before every blob id, so the first batch needs no special case
     count = 0
     # Random ids never repeat within a file, so a dictionary would only cost time before falling back.
     with _staged(path) as partial, _parquet_writer(partial, BLOBS_SCHEMA, use_dictionary=False) as parquet:
-        while chunk := list(islice(ids, BATCH_ROWS)):
-            column = _checked_blob_ids(chunk, last)
-            parquet.write_batch(pa.record_batch([column], schema=BLOBS_SCHEMA))
-            count += len(column)
-            last = chunk[-1]
+        while chunk := list(islice(items, BATCH_ROWS)):
+            batch = _blobs_batch(chunk, last)
+            parquet.write_batch(batch)
+            count += batch.num_rows
+            last = batch.column(0)[-1].as_py() if batch.num_rows else last
     return file_info(path, count)
+
+
+def _blobs_batch(chunk: list, last: str) -> pa.RecordBatch:
+    try:  # the common case, ids only: no per-item Python work
+        ids, reasons, paths = pa.array(chunk, pa.string()), None, None
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        rows = [(item, None, None) if isinstance(item, str) else _excluded_blob(item) for item in chunk]
+        ids, reasons, paths = (pa.array(column, pa.string()) for column in zip(*rows, strict=True))
+    kept = _checked_blob_ids(ids, last)
+    nulls = pa.nulls(len(ids), pa.string())
+    columns = [ids, nulls if reasons is None else reasons, nulls if paths is None else paths]
+    return pa.record_batch([column.filter(kept) for column in columns], schema=BLOBS_SCHEMA)
+
+
+def _excluded_blob(item) -> tuple:
+    if not isinstance(item, ExcludedBlob):
+        raise ValueError(f"blob ids must be text or ExcludedBlob rows, not {type(item).__name__}")
+    return item.blob_id, item.reason, item.path
 
 
 def blobs_read(path: Path) -> Iterator[str]:
@@ -233,24 +269,23 @@ def _canonical_since(since: str) -> str:
     return moment.astimezone(UTC).isoformat().removesuffix("+00:00") + "Z"
 
 
-def _checked_blob_ids(chunk: list, last: str) -> pa.Array:
+def _checked_blob_ids(column: pa.Array, last: str) -> pa.Array:
+    """The mask of rows to keep (each id once), after checking the ids are blob ids in ascending order."""
     # Checked a batch at a time in Arrow: a per-id Python check would dominate writing ten million ids.
-    try:
-        column = pa.array(chunk, pa.string())
-    except (pa.ArrowInvalid, pa.ArrowTypeError) as error:
-        raise ValueError(f"blob ids must be text ({error})") from None
     # Forty characters, none left once hex digits are trimmed: a quarter of the time of a regex match.
     hex_only = pc.equal(pc.binary_length(pc.ascii_ltrim(column, "0123456789abcdef")), 0)
     valid = pc.fill_null(pc.and_(pc.equal(pc.binary_length(column), 40), hex_only), False)
     if not pc.all(valid).as_py():
-        bad = chunk[pc.index(valid, False).as_py()]
+        bad = column[pc.index(valid, False).as_py()].as_py()
         raise ValueError(f"{bad!r} is not a blob id: 40 lower-case hex characters (a git blob SHA-1)")
     before = pa.concat_arrays([pa.array([last], pa.string()), column.slice(0, len(column) - 1)])
     ordered = pc.greater_equal(column, before)
     if not pc.all(ordered).as_py():
         at = pc.index(ordered, False).as_py()
-        raise ValueError(f"blob ids must be sorted ascending: {chunk[at]!r} comes after {before[at].as_py()!r}")
-    return column.filter(pc.not_equal(column, before))
+        raise ValueError(
+            f"blob ids must be sorted ascending: {column[at].as_py()!r} comes after {before[at].as_py()!r}"
+        )
+    return pc.not_equal(column, before)
 
 
 def _in_order(rows: Iterable[ExcludedRow], side: str) -> Iterator[ExcludedRow]:

@@ -3,7 +3,8 @@
 In force for D: the registry's exclusions that are not revoked and belong to D or to every dataset (opt-outs,
 administrative and imported exclusions, reservations: their live sources' public reasons), and the
 repositories D's license policy or a maintainer's review excludes (`license:<SPDX expression>`). Publication
-streams all of it (`exclusion_rows`); the batch check, the Spawning-compatible endpoint and the lookup on `/`
+streams all of it (`exclusion_rows`, and `excluded_blobs`: the blobs of excluded repositories and the files
+excluded alone); the batch check, the Spawning-compatible endpoint and the lookup on `/`
 ask for some names (`exclusion_reasons_among`); both read the same two sources through the same queryset
 methods (`Exclusion.objects.in_force`, `DatasetDecision.objects.excluding`), and on PostgreSQL the names go
 through one indexed statement that spells the same rule (tests/test_exclusion_answers.py holds them equal).
@@ -20,8 +21,8 @@ from django.db.models.functions import Collate
 
 from audits.models import DatasetDecision
 from governance.models import Dataset, DatasetRepository, RepositoryBlob
-from governance.release_files import ExcludedRow
-from optout.models import Exclusion, ExclusionSource
+from governance.release_files import ExcludedBlob, ExcludedRow
+from optout.models import Exclusion, ExclusionSource, ReservedFile
 
 Reason = tuple[tuple[str, str], str]  # ((target, scope), public reason)
 
@@ -96,6 +97,23 @@ def excluded_blob_ids(dataset: Dataset) -> Iterator[str]:
         .distinct()
     )
     return blobs.iterator(chunk_size=50_000)
+
+
+def excluded_blobs(dataset: Dataset) -> Iterator[str | ExcludedBlob]:
+    """What blobs.parquet lists, in blob id order: the blobs of excluded repositories (`excluded_blob_ids`) and
+    the files excluded alone (a path reservation covers them in every dataset), those with their reason first."""
+    files = (
+        ReservedFile.objects.in_force()
+        .order_by(_byte_order(F("blob_id")), "reason", "path")
+        .values_list("blob_id", "reason", "path")
+    )
+    alone = (ExcludedBlob(*row) for row in files.iterator(chunk_size=20_000))
+    return heapq.merge(alone, excluded_blob_ids(dataset), key=_blob_order)
+
+
+def _blob_order(blob: str | ExcludedBlob) -> tuple[str, int]:
+    # A blob both listed alone and in an excluded repository keeps the row that says why (blobs_write keeps the first).
+    return (blob, 1) if isinstance(blob, str) else (blob.blob_id, 0)
 
 
 def exclusion_reasons_among(

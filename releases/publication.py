@@ -31,7 +31,7 @@ from governance.release_files import (
 )
 from governance.signing import key_ensure, key_import, manifest_sign
 from optout.services import optout_requests_applied
-from releases.exclusions import excluded_blob_ids, exclusion_rows
+from releases.exclusions import excluded_blobs, exclusion_rows
 
 MANIFEST_FORMAT = 1
 
@@ -97,7 +97,7 @@ def _release_write(dataset: Dataset, folder: Path, version: int, previous: Relea
             yield item
 
     jsonl, parquet = repositories_write(counted(exclusion_rows(dataset), lambda row: row.scope), folder)
-    blobs = blobs_write(excluded_blob_ids(dataset), folder)
+    blobs = blobs_write(excluded_blobs(dataset), folder)
     previous_rows = repositories_read(release_folder(previous) / "repositories.parquet") if previous else iter(())
     diff = changes_diff(previous_rows, repositories_read(folder / "repositories.parquet"))
     changes = changes_write(counted(diff, lambda change: change["op"]), folder)
