@@ -19,6 +19,26 @@ def exclusions_covering(*, canonical: str, namespace: str, dataset: Dataset | No
     return matches.select_related("repository", "dataset").prefetch_related("sources")
 
 
+@dataclass(frozen=True)
+class ReservationSnippet:
+    file: str  # where to commit it, from the repository's root
+    content: str
+    read_by: str  # who reads it
+
+
+# What an owner can commit so that the reservation travels with the code to forks and mirrors, and crawlers
+# other than this portal see it; each is a whole-repository reservation for the reservation check too.
+RESERVATION_SNIPPETS = (
+    ReservationSnippet(".gitattributes", "* ai-training=false\n", "tools that read git attributes"),
+    ReservationSnippet("ai.txt", "User-Agent: *\nDisallow: /\n", "crawlers that follow ai.txt (robots.txt syntax)"),
+    ReservationSnippet(
+        ".well-known/tdmrep.json",
+        '[{"location": "/", "tdm-reservation": 1}]\n',
+        "text and data mining crawlers (W3C TDMRep)",
+    ),
+)
+
+
 @dataclass
 class StatusPage:
     request: OptOutRequest
@@ -26,6 +46,12 @@ class StatusPage:
     events: list
     datasets: list[Dataset]
     releases: list = None
+
+    @property
+    def reservation_snippets(self) -> tuple[ReservationSnippet, ...]:
+        """Offered once a proof is verified: the owner has shown they can commit to the repository."""
+        verified = (OptOutRequest.State.VERIFIED, OptOutRequest.State.IN_REVIEW, OptOutRequest.State.ACTIVE)
+        return RESERVATION_SNIPPETS if self.request.state in (*verified, OptOutRequest.State.APPLIED) else ()
 
     @property
     def checking(self) -> bool:
