@@ -1,19 +1,22 @@
 """One answer to "what is excluded for dataset D, and why": the lookup on `/`, the batch check, the
-Spawning-compatible endpoint and a published release agree for every repository, whatever the source."""
+Spawning-compatible endpoint and a published release agree for every repository, whatever the source: owners'
+opt-outs, administrative exclusions, imported records, reservations found in repositories, license decisions."""
 
 import json
 from io import StringIO
 
 import pytest
 from django.core.management import call_command
+from django.utils import timezone
 
 from governance.models import DatasetRepository
+from governance.release_files import blobs_read
 from governance.services import dataset_get_or_create, repository_ensure
 from governance.tokens import pipeline_token_issue
-from optout.models import OptOutRequest
+from optout.models import OptOutRequest, ReservedFile
 from optout.registry import exclusion_add, exclusion_sources_revoke
 from releases import exclusions
-from releases.publication import release_publish
+from releases.publication import release_folder, release_publish
 from releases.selectors import inventory_lookup
 from tests.review_helpers import repository_named, verdict_written
 
@@ -25,6 +28,10 @@ EXPECTED = {
     "github.com/whole-org/any-repository": ["opt-out"],  # under an opted-out namespace
     "gitlab.com/group/sub/project": ["opt-out"],  # under an opted-out parent group
     "github.com/legal/taken-down": ["administrative"],
+    "github.com/imported/listed": ["opt-out"],  # a record of an existing registry
+    "github.com/imported-owner/any": ["opt-out"],  # under an owner an existing registry lists
+    "github.com/reserved/whole": ["reservation:gitattributes"],  # `* ai-training=false` in the repository
+    "github.com/reserved/partly": [],  # `vendor/** ai-training=false`: files alone, not the repository
     "github.com/copyleft/agpl-server": ["license:AGPL-3.0-only"],
     "github.com/copyleft/both": ["license:GPL-3.0-only", "opt-out"],
     "github.com/owner/withdrawn": [],  # its only source was withdrawn
@@ -34,8 +41,11 @@ EXPECTED = {
 }
 
 
-def _opt_out(*, repository: str = "", namespace: str = "", datasets=()) -> OptOutRequest:
+def _opt_out(
+    *, repository: str = "", namespace: str = "", datasets=(), origin=OptOutRequest.Origin.OWNER, reason="opt-out"
+) -> OptOutRequest:
     request = OptOutRequest.objects.create(
+        origin=origin,
         state=OptOutRequest.State.ACTIVE,
         scope=OptOutRequest.Scope.NAMESPACE if namespace else OptOutRequest.Scope.REPOSITORIES,
         namespace=namespace,
@@ -43,16 +53,15 @@ def _opt_out(*, repository: str = "", namespace: str = "", datasets=()) -> OptOu
         proof_token=f"token-{repository or namespace}",
     )
     request.datasets.set(datasets)
-    exclusion_add(
-        request=request, repository=repository_ensure(text=repository) if repository else None, namespace=namespace
-    )
+    repository = repository_ensure(text=repository) if repository else None
+    exclusion_add(request=request, repository=repository, namespace=namespace, reason=reason)
     return request
 
 
 @pytest.fixture
 def registry():
-    """the-stack, with opt-outs, a namespace, a subgroup, an administrative and a withdrawn exclusion,
-    license decisions, and an exclusion that belongs to another dataset only."""
+    """the-stack, with opt-outs, a namespace, a subgroup, an administrative and a withdrawn exclusion, imported
+    records, a whole and a path reservation, license decisions, and an exclusion of another dataset only."""
     the_stack = dataset_get_or_create(slug="the-stack")[0]
     other = dataset_get_or_create(slug="other")[0]
     for canonical, license_expression in [
@@ -69,6 +78,20 @@ def registry():
     _opt_out(namespace="gitlab.com/group")
     _opt_out(repository="github.com/other/elsewhere-only", datasets=[other])
     exclusion_sources_revoke(request=_opt_out(repository="github.com/owner/withdrawn"))
+    _opt_out(repository="github.com/imported/listed", origin=OptOutRequest.Origin.IMPORTED)
+    _opt_out(namespace="github.com/imported-owner", origin=OptOutRequest.Origin.IMPORTED)
+    reservation = OptOutRequest.Origin.RESERVATION
+    _opt_out(repository="github.com/reserved/whole", origin=reservation, reason="reservation:gitattributes")
+    partly = _opt_out(namespace="github.com/reserved-partly-holder", origin=reservation)
+    exclusion_sources_revoke(request=partly)  # what stays of a path reservation: its files (blobs.parquet)
+    ReservedFile.objects.create(
+        request=partly,
+        repository=repository_ensure(text="github.com/reserved/partly"),
+        path="vendor/lib.py",
+        blob_id="1" * 40,
+        reason="reservation:gitattributes",
+        since=timezone.now(),
+    )
     call_command("exclude", "the-stack", "github.com/legal/taken-down", "--reason", "court order", stdout=StringIO())
     return the_stack
 
@@ -108,6 +131,7 @@ def test_the_spawning_endpoint_opts_out_what_the_check_excludes(client, registry
 def test_a_published_release_answers_as_the_live_registry(client, registry):
     release = release_publish(dataset_slug="the-stack")
     assert _checked(client, f"?release={release.version}") == EXPECTED
+    assert list(blobs_read(release_folder(release) / "blobs.parquet")) == ["1" * 40]  # the reserved file alone
 
 
 def test_the_indexed_statement_and_the_querysets_spell_the_same_rule(registry):
