@@ -204,3 +204,19 @@ def test_a_failed_tree_listing_revokes_nothing_and_is_retried(make_repository):
     assert failed.error and len(reserved(repository)) == 2
     assert len(reserved(repository)) == 2
     assert reservation_check(repository_id=repository.pk).error == "" and len(reserved(repository)) == 3
+
+
+def test_maintainers_see_the_evidence_and_the_reservation_request_history_in_the_admin(
+    make_repository, client, maintainer
+):
+    repository = registered(make_repository("acme/lib", {**VENDORED, "tdmrep.json": "{not json"}))
+    check = reservation_check(repository_id=repository.pk)
+    client.force_login(maintainer)
+    listing = client.get("/admin/optout/reservationcheck/", {"q": "acme/lib"}).content.decode()
+    assert "1, 1" in listing
+    page = client.get(f"/admin/optout/reservationcheck/{check.pk}/change/").content.decode()
+    assert "vendor/** ai-training=false" in page and "tdmrep.json" in page
+    assert f"/admin/optout/optoutrequest/{check.request_id}/change/" in page
+    history = client.get(f"/admin/optout/optoutrequest/{check.request_id}/change/").content.decode()
+    assert "vendor/lib/a.py" in history and "reservation-files" in history
+    assert client.post(f"/admin/optout/reservationcheck/{check.pk}/change/", {"error": "x"}).status_code == 403

@@ -1,5 +1,6 @@
 """When reservation checks run: beat's sweep over the inventory (due ones, oldest first) and after a blob listing."""
 
+import time
 from datetime import timedelta
 from unittest import mock
 
@@ -107,3 +108,16 @@ def test_beat_runs_the_sweep_on_its_setting_and_drops_a_late_one(settings):
     assert entry["task"] == "optout.tasks.reservations_sweep"
     assert entry["schedule"] == timedelta(seconds=settings.OPTOUT_RESERVATIONS_SWEEP_SECONDS)
     assert entry["options"]["expires"] == entry["schedule"].total_seconds()
+
+
+@pytest.mark.worker
+@pytest.mark.django_db(transaction=True)
+def test_a_real_worker_runs_the_sweep_and_the_check_it_sends(make_repository, dataset, worker_process):
+    repository = repository_from_ref(ref=parse_repository(make_repository("acme/lib", WHOLE).as_uri()))
+    DatasetRepository.objects.create(dataset=dataset, repository=repository)
+    reservations_sweep.delay()
+    deadline = time.monotonic() + 60
+    while not ReservationCheck.objects.filter(repository=repository, checked_at__isnull=False).exists():
+        assert time.monotonic() < deadline, "the worker did not check the repository within 60 s"
+        time.sleep(0.2)
+    assert Exclusion.objects.in_force().get(repository=repository).reasons == "reservation:gitattributes"

@@ -12,7 +12,7 @@ import secrets
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -32,7 +32,11 @@ MAX_EVENT_LENGTH = 1000
 def reservation_check(*, repository_id: int) -> ReservationCheck:
     """Read the repository's reservation files at its head (unless the head is the one read last) and apply them."""
     repository = Repository.objects.get(pk=repository_id)
-    check, _ = ReservationCheck.objects.get_or_create(repository=repository)
+    try:
+        with transaction.atomic():
+            check, _ = ReservationCheck.objects.get_or_create(repository=repository)
+    except IntegrityError:  # a check of the same repository made it meanwhile (sweep and blob listing)
+        check = ReservationCheck.objects.get(repository=repository)
     timeout = settings.OPTOUT_GIT_TIMEOUT_SECONDS
     try:
         head = remote_head(repository.clone_url, timeout=timeout)
