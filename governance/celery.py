@@ -24,7 +24,8 @@ PROOF_TASKS = frozenset(
         "optout.tasks.optout_request_reinclusion_task",
     }
 )
-# Scans, and the other work that fetches whole repositories (blob listings), so long fetches wait among themselves.
+# Scans, and the other work that fetches repositories (blob listings, reservation checks), so long fetches wait
+# among themselves.
 SCAN_TASKS = frozenset(
     {
         "audits.tasks.scan_task",
@@ -33,6 +34,8 @@ SCAN_TASKS = frozenset(
         "audits.tasks.rescans_sweep",
         "governance.tasks.blob_listing_task",
         "governance.tasks.blob_listings_sweep",
+        "optout.tasks.reservation_check_task",
+        "optout.tasks.reservations_sweep",
     }
 )
 
@@ -87,6 +90,11 @@ app.conf.beat_schedule = {
         "task": "audits.tasks.scans_sweep",
         "schedule": _every("AUDITS_SWEEP_SECONDS"),
         "options": {"expires": _every("AUDITS_SWEEP_SECONDS").total_seconds()},
+    },
+    "optout-reservations-sweep": {
+        "task": "optout.tasks.reservations_sweep",
+        "schedule": _every("OPTOUT_RESERVATIONS_SWEEP_SECONDS"),
+        "options": {"expires": _every("OPTOUT_RESERVATIONS_SWEEP_SECONDS").total_seconds()},
     },
     "optout-verification-sweep": {
         "task": "optout.tasks.verification_sweep",

@@ -183,6 +183,51 @@ def proof_file_fetch(
         raise _timeout_failure(remote, timeout) from None
 
 
+@dataclass(frozen=True)
+class RootFiles:
+    """Several small files as found at the head of a repository's default branch, read in one fetch."""
+
+    commit: str  # SHA of the default branch's head that was read
+    contents: dict[str, bytes]  # path → bytes, for each asked-for path that is a regular file of at most max_bytes
+    too_large: frozenset[str] = frozenset()  # paths that are regular files over max_bytes (not downloaded)
+
+
+def root_files_fetch(clone_url: str, paths: list[str], *, max_bytes: int, timeout: float = 30) -> RootFiles:
+    """Read a few named files from the head of a repository's default branch without fetching the rest.
+
+    Fetched as proof_file_fetch fetches one file (shallow, trees only plus blobs of at most max_bytes,
+    hooks disabled, time-limited, through the fetch policy); a path that is missing, a directory, a
+    symbolic link or a submodule is simply absent from `contents`.
+    """
+    remote = _remote_url_checked(clone_url)
+    for path in paths:
+        _proof_path_checked(path)
+    if max_bytes < 0:
+        raise GitError("the file size limit cannot be negative")
+    plan = _fetch_plan(clone_url)
+    deadline = time.monotonic() + timeout
+    blob_filter = f"blob:limit={max_bytes + 1}"
+    try:
+        with TemporaryDirectory(prefix="governance-root-files-") as scratch:
+            commit = _filtered_fetch(plan, remote, blob_filter=blob_filter, deadline=deadline, scratch=scratch)
+            if not paths:
+                return RootFiles(commit=commit, contents={})
+            listing = _git_before(deadline, "--literal-pathspecs", "ls-tree", "-z", commit, "--", *paths, cwd=scratch)
+            blobs = {path: sha for path in paths if (sha := _regular_file_blob(listing, path)) is not None}
+            contents: dict[str, bytes] = {}
+            too_large = set()
+            for path, blob_sha in blobs.items():
+                found = _git_before(deadline, "cat-file", "--batch-check", cwd=scratch, stdin=f"{blob_sha}\n".encode())
+                size = found.split()[-1]
+                if size == b"missing" or int(size) > max_bytes:
+                    too_large.add(path)
+                else:
+                    contents[path] = _git_before(deadline, "cat-file", "blob", blob_sha, cwd=scratch)
+            return RootFiles(commit=commit, contents=contents, too_large=frozenset(too_large))
+    except GitTimedOut:
+        raise _timeout_failure(remote, timeout) from None
+
+
 UNKNOWN_SIZE = -1
 _COMMIT_SHA = re.compile(r"[0-9a-fA-F]{40}")
 _REF_FORBIDDEN_CHARACTERS = frozenset(" ~^:?*[\\")

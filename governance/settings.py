@@ -296,6 +296,13 @@ OPTOUT_VERIFY_NOW_CHECKS_PER_HOST = env_int("OPTOUT_VERIFY_NOW_CHECKS_PER_HOST",
 # is due again when its lease ends, and the sweep (every OPTOUT_SWEEP_SECONDS) sends it again.
 OPTOUT_CHECK_LEASE_SECONDS = env_int("OPTOUT_CHECK_LEASE_SECONDS", 60, minimum=5)
 OPTOUT_SWEEP_SECONDS = env_int("OPTOUT_SWEEP_SECONDS", 30, minimum=1)
+# The reservation check (optout/services/reservations.py): beat's sweep runs this often and sends at most this
+# many checks; a repository read is read again after RECHECK_HOURS, one that could not be read (or whose check
+# was sent and never recorded) after RETRY_MINUTES.
+OPTOUT_RESERVATIONS_SWEEP_SECONDS = env_int("OPTOUT_RESERVATIONS_SWEEP_SECONDS", 600, minimum=1)
+OPTOUT_RESERVATIONS_PER_SWEEP = env_int("OPTOUT_RESERVATIONS_PER_SWEEP", 200, minimum=1)
+OPTOUT_RESERVATIONS_RECHECK_HOURS = env_int("OPTOUT_RESERVATIONS_RECHECK_HOURS", 24, minimum=1)
+OPTOUT_RESERVATIONS_RETRY_MINUTES = env_int("OPTOUT_RESERVATIONS_RETRY_MINUTES", 60, minimum=1)
 
 # Release signing: embedded mode makes its own key; production gives one (or sets AUTOCREATE on purpose).
 SIGNING_KEY_FILE = env_str("GOVERNANCE_SIGNING_KEY_FILE", "") or ""

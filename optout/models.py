@@ -491,3 +491,33 @@ class ReservedFile(models.Model):
 
     def __str__(self) -> str:
         return f"{self.repository} {self.path} ({self.reason})"
+
+
+class ReservationCheck(models.Model):
+    """The last reading of one repository's machine-readable reservations (optout/services/reservations.py)."""
+
+    repository = models.OneToOneField(Repository, on_delete=models.PROTECT, related_name="reservation_check")
+    commit = models.CharField(max_length=40, blank=True, help_text="The head commit whose reservations were last read")
+    checked_at = models.DateTimeField(null=True, blank=True, help_text="When the last check ran, read or not")
+    read_at = models.DateTimeField(null=True, blank=True, help_text="When the reservation files were last read")
+    # Also a lease: the sweep moves it forward when it sends a check, so a check whose message was lost comes back.
+    next_check_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    evidence = models.JSONField(
+        default=dict, blank=True, help_text="commit, reservations (kind, file, line, text, paths), malformed files"
+    )
+    request = models.ForeignKey(
+        OptOutRequest,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="reservation_checks",
+        help_text="The repository's reservation request, made the first time a reservation is found",
+    )
+    error = models.CharField(max_length=500, blank=True, help_text="Why the last check could not read the repository")
+    failures = models.PositiveIntegerField(default=0, help_text="Checks failed in a row")
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"Reservations of {self.repository}"

@@ -31,3 +31,14 @@ def verification_sweep() -> None:
         task_send(optout_request_verify_task, request_id, waiting=waiting)
     for request_id in services.reinclusion_checks_due():
         task_send(optout_request_reinclusion_task, request_id, waiting=OptOutRequest.objects.filter(pk=request_id))
+
+
+@shared_task(name="optout.tasks.reservation_check_task")
+def reservation_check_task(repository_id: int) -> None:
+    services.reservation_check(repository_id=repository_id)
+
+
+@shared_task(name="optout.tasks.reservations_sweep")
+def reservations_sweep() -> None:
+    """Send the reservation checks that are due: inventory repositories never checked, then the oldest checks."""
+    services.reservations_sweep()

@@ -41,6 +41,7 @@ def blob_listing_run(*, repository_id: int) -> BlobListing:
     except GitError as error:
         BlobListing.objects.filter(pk=listing.pk).update(status=BlobListing.Status.FAILED, error=str(error)[:500])
         listing.refresh_from_db()
+        _reservation_check_send(repository_id)
         return listing
     kept = {blob.blob_id: blob.size for blob in tree.blobs if _is_owner_blob(blob.path, blob.blob_id)}
     with transaction.atomic():
@@ -58,7 +59,14 @@ def blob_listing_run(*, repository_id: int) -> BlobListing:
             error="",
         )
     listing.refresh_from_db()
+    _reservation_check_send(repository_id)
     return listing
+
+
+def _reservation_check_send(repository_id: int) -> None:
+    """A listed repository's reservations are read too, failed listing or not: a failed check records its error
+    and is retried by the reservation sweep, which otherwise covers only inventory repositories."""
+    task_send_on_commit("optout.tasks.reservation_check_task", repository_id)
 
 
 def _missing(dataset):

@@ -51,6 +51,8 @@ TASKS = {
     "optout.tasks.verification_check_task",
     "optout.tasks.optout_request_reinclusion_task",
     "optout.tasks.verification_sweep",
+    "optout.tasks.reservation_check_task",
+    "optout.tasks.reservations_sweep",
     "audits.tasks.scan_task",
     "audits.tasks.scan_chunk_task",
     "audits.tasks.scan_finish_task",

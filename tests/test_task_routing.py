@@ -10,7 +10,13 @@ from audits.tasks import rescans_sweep, scan_chunk_task, scan_task
 from governance.celery import app as celery_app
 from governance.tasks import inventory_import_task
 from optout import services
-from optout.tasks import optout_request_reinclusion_task, optout_request_verify_task, verification_check_task
+from optout.tasks import (
+    optout_request_reinclusion_task,
+    optout_request_verify_task,
+    reservation_check_task,
+    reservations_sweep,
+    verification_check_task,
+)
 from releases.tasks import blob_listing_task, release_publish_task
 from tests.optout_helpers import file_and_confirm
 
@@ -56,6 +62,8 @@ def test_proof_checks_scans_and_everything_else_each_go_to_their_own_queue(queue
     scan_chunk_task.delay(1, 0)
     rescans_sweep.delay()
     blob_listing_task.delay(1)
+    reservation_check_task.delay(1)
+    reservations_sweep.delay()
     inventory_import_task.delay(1)
     release_publish_task.delay("default")
 
@@ -73,6 +81,8 @@ def test_proof_checks_scans_and_everything_else_each_go_to_their_own_queue(queue
         "audits.tasks.scan_chunk_task",
         "audits.tasks.scan_task",
         "governance.tasks.blob_listing_task",
+        "optout.tasks.reservation_check_task",
+        "optout.tasks.reservations_sweep",
     ]
     assert sorted(queues["default"].tasks()) == [
         "governance.tasks.inventory_import_task",

@@ -15,6 +15,7 @@ from optout.services.reinclusion import (
     optout_requests_applied,
     reinclusion_checks_due,
 )
+from optout.services.reservations import reservation_check, reservation_checks_due, reservations_sweep
 from optout.services.submission import (
     Confirmation,
     Submission,
@@ -49,6 +50,9 @@ __all__ = [
     "optout_requests_applied",
     "optout_requests_expire",
     "reinclusion_checks_due",
+    "reservation_check",
+    "reservation_checks_due",
+    "reservations_sweep",
     "verification_check",
     "verifications_due",
 ]

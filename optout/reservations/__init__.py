@@ -1,0 +1,1 @@
+"""Machine-readable "do not train" reservations found in repositories: their formats and their check."""
