@@ -21,7 +21,14 @@ from governance.models import DatasetRepository, Repository
 from governance.queueing import task_send
 from optout import registry
 from optout.models import ExclusionSource, OptOutRequest, ReservationCheck, ReservedFile
-from optout.reservations.formats import MAX_FILE_BYTES, RESERVATION_FILES, Malformed, Reservation, reservations_parse
+from optout.reservations.formats import (
+    MAX_FILE_BYTES,
+    RESERVATION_FILES,
+    RULES_VERSION,
+    Malformed,
+    Reservation,
+    reservations_parse,
+)
 from optout.services.events import counted, request_event_record
 
 logger = logging.getLogger(__name__)
@@ -40,7 +47,7 @@ def reservation_check(*, repository_id: int) -> ReservationCheck:
     timeout = settings.OPTOUT_GIT_TIMEOUT_SECONDS
     try:
         head = remote_head(repository.clone_url, timeout=timeout)
-        if head == check.commit:
+        if head == check.commit and check.evidence.get("rules") == RULES_VERSION:
             return _checked(check, error="")
         root = root_files_fetch(
             repository.clone_url, list(RESERVATION_FILES), max_bytes=MAX_FILE_BYTES, timeout=timeout
@@ -112,6 +119,7 @@ def _reservations_apply(
         check.read_at = timezone.now()
         check.evidence = {
             "commit": commit,
+            "rules": RULES_VERSION,
             "reservations": [_reservation_evidence(reservation) for reservation in reservations],
             "malformed": [{"kind": each.kind, "file": each.file, "error": each.error} for each in malformed],
             "reserved_files": len(covered),
