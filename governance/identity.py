@@ -26,6 +26,9 @@ _TWO_LEVEL_HOSTS = {"github.com", "bitbucket.org", "codeberg.org", "gitea.com", 
 _CASE_INSENSITIVE_HOSTS = _TWO_LEVEL_HOSTS - {"git.sr.ht"} | {"gitlab.com"}
 _WELL_KNOWN_HOSTS = _CASE_INSENSITIVE_HOSTS | _TWO_LEVEL_HOSTS
 _HOST_ALIASES = {"raw.githubusercontent.com": "github.com"}
+# Public forges whose URLs name repositories by their path: a list of web links (an opt-out export) names a
+# repository only on one of these, or in a git remote spelling (ssh://, git@host:, …/name.git).
+FORGE_HOSTS = frozenset(_WELL_KNOWN_HOSTS)
 # First path segments github.com keeps for its own pages; no owner can be named so.
 _GITHUB_PAGES = {
     *("orgs", "organizations", "users", "settings", "topics", "search", "features"),

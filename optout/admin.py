@@ -5,6 +5,7 @@ from django.utils.html import format_html
 from optout.models import (
     Exclusion,
     ExclusionSource,
+    ImportedRecord,
     OptOutRequest,
     RequestEvent,
     ReservationCheck,
@@ -47,6 +48,19 @@ class EventInline(ReadOnlyInline):
     readonly_fields = fields
 
 
+class ImportedRecordInline(admin.StackedInline):
+    """Where an imported request came from; the author is shown here, to maintainers only."""
+
+    model = ImportedRecord
+    can_delete = False
+    fields = [*("source", "record_id", "author", "file_sha256", "line", "repositories", "namespaces", "datasets")]
+    fields += ["imported_at", "updated_at", "revoked_at"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(OptOutRequest)
 class OptOutRequestAdmin(admin.ModelAdmin):
     list_display = ["id", "origin", "scope", "namespace", "state", "created_at", "confirmed_at", "verified_at"]
@@ -55,10 +69,24 @@ class OptOutRequestAdmin(admin.ModelAdmin):
         *("email", "namespace", "verifications__repository__canonical"),
         "reservation_checks__repository__canonical",
     ]
-    inlines = [VerificationInline, ReservedFileInline, EventInline]
+    inlines = [ImportedRecordInline, VerificationInline, ReservedFileInline, EventInline]
     # The history is append-only: the admin shows requests, domain functions change them.
     readonly_fields = [field.name for field in OptOutRequest._meta.fields if field.name != "id"]
     exclude = ["status_token_hash", "confirm_token_hash", "datasets"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(ImportedRecord)
+class ImportedRecordAdmin(admin.ModelAdmin):
+    list_display = ["record_id", "source", "request", "line", "imported_at", "updated_at", "revoked_at"]
+    list_filter = ["source", ("revoked_at", admin.EmptyFieldListFilter)]
+    search_fields = ["record_id", "author", "repositories", "namespaces"]
+    readonly_fields = [field.name for field in ImportedRecord._meta.fields if field.name != "id"]
 
     def has_add_permission(self, request):
         return False

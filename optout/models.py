@@ -209,6 +209,19 @@ REQUEST_TRANSITIONS: dict[str, Transition] = {
         target=_State.WITHDRAWN,
         refusal="Request {pk} is {state}: re-inclusion is for applied requests.",
     ),
+    # An imported record its registry no longer lists (import_optouts --revoke-missing): its exclusions are lifted,
+    # applied or not, because the registry it came from is the owner's word, not a proof kept here.
+    "import_revoke": Transition(
+        sources=(_State.ACTIVE, _State.APPLIED),
+        target=_State.WITHDRAWN,
+        refusal="Request {pk} is {state}: only an imported request in force is revoked with its record.",
+    ),
+    # The record came back in a later version of its registry: in force again at once, as when first imported.
+    "import_restore": Transition(
+        sources=(_State.WITHDRAWN,),
+        target=_State.ACTIVE,
+        refusal="Request {pk} is {state}: only a revoked imported request comes back with its record.",
+    ),
     # Actions that keep the state.
     # Proof checks run ("Verify now", the sweep, each recorded check) while a proof can still count.
     "proofs_check": Transition(
@@ -244,6 +257,7 @@ class Verification(models.Model):
     class Method(models.TextChoices):
         PROOF_FILE = "proof_file", "Proof file committed to the default branch"
         ADMINISTRATIVE = "administrative", "Administrative decision"
+        IMPORTED = "imported", "Record of an existing registry"
 
     WAITING_STATES = (State.PENDING, State.UNREACHABLE)
 
@@ -521,3 +535,33 @@ class ReservationCheck(models.Model):
 
     def __str__(self) -> str:
         return f"Reservations of {self.repository}"
+
+
+class ImportedRecord(models.Model):
+    """Where an imported request came from: one record of an existing opt-out registry (an issue, a URL line).
+
+    The author is private: maintainers see it (review page, admin); it is never published, answered or logged.
+    """
+
+    request = models.OneToOneField(OptOutRequest, on_delete=models.PROTECT, related_name="imported_record")
+    source = models.CharField(max_length=100, help_text="The registry's name, as given to import_optouts")
+    record_id = models.CharField(max_length=1100, help_text="Its id in the registry: issue number, or repository")
+    author = models.CharField(max_length=200, blank=True, help_text="Who filed the record. Private: maintainers only")
+    file_sha256 = models.CharField(max_length=64, help_text="The file it was (last) read from")
+    line = models.PositiveIntegerField(help_text="Its line in that file")
+    # What the record named when last imported, to tell an unchanged record from an updated one without a join.
+    repositories = models.JSONField(default=list, help_text="Canonical names, sorted")
+    namespaces = models.JSONField(default=list, help_text="Namespaces, sorted")
+    datasets = models.JSONField(default=list, help_text="Dataset slugs, sorted; empty: every dataset")
+    imported_at = models.DateTimeField()
+    updated_at = models.DateTimeField()
+    revoked_at = models.DateTimeField(
+        null=True, blank=True, help_text="When it was revoked because the registry no longer lists it"
+    )
+
+    class Meta:
+        ordering = ["source", "id"]
+        constraints = [models.UniqueConstraint(fields=["source", "record_id"], name="imported_record_once")]
+
+    def __str__(self) -> str:
+        return f"{self.source} record {self.record_id}"

@@ -1,6 +1,11 @@
 """Writes on the exclusion registry. Rows are never deleted: revocation is a timestamp and an event."""
 
+from collections import defaultdict
+from collections.abc import Iterable
+from typing import NamedTuple
+
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from governance.models import Dataset, Repository
@@ -57,11 +62,15 @@ def exclusion_add(
     return exclusions
 
 
-def exclusion_sources_revoke(*, request: OptOutRequest) -> int:
-    """Withdraw a request's sources; an exclusion stays in force while another request still holds it."""
+def exclusion_sources_revoke(*, request: OptOutRequest, targets: Iterable[str] | None = None) -> int:
+    """Withdraw a request's sources (only those of `targets`, canonical names or namespaces, when given); an
+    exclusion stays in force while another request still holds it."""
     now = timezone.now()
     with transaction.atomic():
-        sources = list(ExclusionSource.objects.select_for_update().filter(request=request, revoked_at__isnull=True))
+        live = ExclusionSource.objects.select_for_update().filter(request=request, revoked_at__isnull=True)
+        if targets is not None:
+            live = live.filter(exclusion__target__in=list(targets))
+        sources = list(live)
         ExclusionSource.objects.filter(pk__in=[source.pk for source in sources]).update(revoked_at=now)
         # Each exclusion locked (in id order) before its sources are counted: exclusion_add holds the same lock
         # while it adds one, so a source added meanwhile is never missed.
@@ -83,3 +92,89 @@ def _reasons_refresh(exclusion: Exclusion) -> str:
         exclusion.reasons = reasons
         Exclusion.objects.filter(pk=exclusion.pk).update(reasons=reasons)
     return reasons
+
+
+class Placement(NamedTuple):
+    """One target a request puts in force: a repository (its id and canonical name) or a namespace."""
+
+    request_id: int
+    repository_id: int | None
+    target: str  # the canonical name, or the namespace
+
+
+def exclusions_add_many(*, placements: list[Placement], datasets: list[Dataset], reason: str) -> int:
+    """What exclusion_add does, for many requests' targets at once (a whole registry imported): a few statements
+    instead of a dozen per target. `datasets` empty: every dataset. Returns the sources added."""
+    if not placements:
+        return 0
+    dataset_ids = [dataset.pk for dataset in datasets] or [None]
+    now = timezone.now()
+    wanted = {(placement.repository_id, placement.target) for placement in placements}
+    with transaction.atomic():
+        # ignore_conflicts: the rows that exist already (or that another writer adds meanwhile) stay as they are.
+        Exclusion.objects.bulk_create(
+            [
+                Exclusion(
+                    scope=Exclusion.Scope.REPOSITORY if repository_id else Exclusion.Scope.NAMESPACE,
+                    repository_id=repository_id,
+                    namespace="" if repository_id else target,
+                    target=target,
+                    dataset_id=dataset_id,
+                    reasons=reason,
+                    since=now,
+                )
+                for repository_id, target in wanted
+                for dataset_id in dataset_ids
+            ],
+            ignore_conflicts=True,
+            batch_size=2000,
+        )
+        datasets_q = Q(dataset_id__in=[pk for pk in dataset_ids if pk]) if datasets else Q(dataset__isnull=True)
+        # Locked in id order, as exclusion_sources_revoke locks them, so that a revocation never misses a source.
+        rows = (
+            Exclusion.objects.select_for_update()
+            .filter(datasets_q, target__in={target for _, target in wanted})
+            .order_by("pk")
+            .values_list("pk", "repository_id", "target", "dataset_id", "revoked_at")
+        )
+        found, revoked = {}, set()
+        for pk, repository_id, target, dataset_id, revoked_at in rows:
+            if (repository_id, target) in wanted:
+                found[repository_id, target, dataset_id] = pk
+                if revoked_at is not None:
+                    revoked.add(pk)
+        sources = ExclusionSource.objects.bulk_create(
+            [
+                ExclusionSource(
+                    exclusion_id=found[placement.repository_id, placement.target, dataset_id],
+                    request_id=placement.request_id,
+                    reason=reason,
+                )
+                for placement in placements
+                for dataset_id in dataset_ids
+            ],
+            ignore_conflicts=True,
+            batch_size=2000,
+        )
+        _reasons_refresh_many(set(found.values()), revoked=revoked, now=now)
+    return len(sources)
+
+
+def _reasons_refresh_many(exclusion_ids: set[int], *, revoked: set[int], now) -> None:
+    """_reasons_refresh for many locked exclusions that just gained a source; the revoked ones come back in force."""
+    live = defaultdict(set)
+    for exclusion_id, reason in (
+        ExclusionSource.objects.filter(exclusion_id__in=exclusion_ids, revoked_at__isnull=True)
+        .values_list("exclusion_id", "reason")
+        .distinct()
+    ):
+        live[exclusion_id].add(reason)
+    current = dict(Exclusion.objects.filter(pk__in=exclusion_ids).values_list("pk", "reasons"))
+    changes = defaultdict(list)
+    for exclusion_id in exclusion_ids:
+        reasons = ",".join(sorted(live[exclusion_id]))
+        if exclusion_id in revoked or reasons != current[exclusion_id]:
+            changes[reasons, exclusion_id in revoked].append(exclusion_id)
+    for (reasons, back_in_force), ids in changes.items():
+        fields = {"reasons": reasons, **({"revoked_at": None, "since": now} if back_in_force else {})}
+        Exclusion.objects.filter(pk__in=ids).update(**fields)

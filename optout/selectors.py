@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from governance.identity import namespace_chain
 from governance.models import BuildReport, Dataset, Release
-from optout.models import Exclusion, OptOutRequest, Verification
+from optout.models import Exclusion, ImportedRecord, OptOutRequest, Verification
 
 
 def exclusions_covering(*, canonical: str, namespace: str, dataset: Dataset | None = None):
@@ -117,13 +117,22 @@ def request_status(*, request: OptOutRequest) -> StatusPage:
     )
 
 
+def imported_record_of(*, request: OptOutRequest) -> ImportedRecord | None:
+    """The provenance of an imported request (its author included: for maintainers' pages only)."""
+    return ImportedRecord.objects.filter(request=request).first()
+
+
 def review_queue(*, state: str | None = None, older_than_days: int | None = None):
     """Requests for maintainers, oldest first, with their proof counts."""
-    requests = OptOutRequest.objects.annotate(
-        targets=Count("verifications"),
-        verified=Count("verifications", filter=Q(verifications__state=Verification.State.VERIFIED)),
-        first_proof=Min("verifications__verified_at"),
-    ).order_by("created_at")
+    requests = (
+        OptOutRequest.objects.annotate(
+            targets=Count("verifications"),
+            verified=Count("verifications", filter=Q(verifications__state=Verification.State.VERIFIED)),
+            first_proof=Min("verifications__verified_at"),
+        )
+        .select_related("imported_record")
+        .order_by("created_at")
+    )
     requests = requests.filter(state=state) if state else requests.filter(state=OptOutRequest.State.IN_REVIEW)
     if older_than_days:
         requests = requests.filter(created_at__lte=timezone.now() - timedelta(days=older_than_days))

@@ -174,4 +174,6 @@ def review_request(request, pk):
         except GovernanceError as error:
             messages.error(request, str(error))
     page = selectors.request_status(request=optout_request)
-    return render(request, "optout/review_request.html", {"page": page, "reject_form": reject_form})
+    imported_record = selectors.imported_record_of(request=optout_request)
+    context = {"page": page, "reject_form": reject_form, "imported_record": imported_record}
+    return render(request, "optout/review_request.html", context)

@@ -29,6 +29,8 @@ EXPECTED = {
     "proof_expire": ({S.AWAITING_PROOF}, S.EXPIRED),
     "apply": ({S.ACTIVE}, S.APPLIED),
     "reinclude": ({S.APPLIED}, S.WITHDRAWN),
+    "import_revoke": ({S.ACTIVE, S.APPLIED}, S.WITHDRAWN),  # an imported record its registry dropped
+    "import_restore": ({S.WITHDRAWN}, S.ACTIVE),  # and listed again
     "proofs_check": ({S.AWAITING_PROOF, S.VERIFIED, S.IN_REVIEW, S.ACTIVE}, None),
     "exclusion_extend": ({S.ACTIVE, S.APPLIED}, None),
     "reinclusion_ask": ({S.APPLIED}, None),

@@ -64,6 +64,7 @@ COMMANDS = {
     "demo",
     "exclude",
     "import_inventory",
+    "import_optouts",
     "issue_token",
     "publish_release",
     "rotate_signing_key",

@@ -8,7 +8,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('governance', '0006_cache_table'),
-        ('optout', '0009_request_origins_reserved_files'),
+        ('optout', '0010_imported_records'),
     ]
 
     operations = [

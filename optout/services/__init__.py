@@ -7,6 +7,7 @@ these functions take them. Callers import from `optout.services`: the names belo
 from optout.services.decisions import optout_request_approve, optout_request_reject
 from optout.services.exclusions import exclusion_administrative
 from optout.services.expiry import optout_requests_expire
+from optout.services.imports import ImportSummary, optouts_import
 from optout.services.proofs import PROOF_FILE
 from optout.services.reinclusion import (
     optout_request_reinclusion_start,
@@ -34,6 +35,7 @@ from optout.services.verification import (
 __all__ = [
     "PROOF_FILE",
     "Confirmation",
+    "ImportSummary",
     "Submission",
     "exclusion_administrative",
     "optout_request_approve",
@@ -49,6 +51,7 @@ __all__ = [
     "optout_request_withdraw",
     "optout_requests_applied",
     "optout_requests_expire",
+    "optouts_import",
     "reinclusion_checks_due",
     "reservation_check",
     "reservation_checks_due",

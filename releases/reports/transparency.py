@@ -118,7 +118,9 @@ def transparency_report(*, dataset: Dataset) -> TransparencyReport:
             title="How requests were verified",
             definition="Requests that reached the verified state or later (including ones later withdrawn or "
             "rejected), by how they were verified: a proof file the owner committed, taking effect at once or "
-            "after a maintainer looked; or an administrative decision (a legal takedown, say) with no proof.",
+            "after a maintainer looked; an administrative decision (a legal takedown, say) with no proof; a "
+            "record imported from an existing opt-out registry (one bar per registry); or a machine-readable "
+            "reservation found in the repository itself.",
             columns=[
                 Column("method", "method"),
                 Column("label", "how"),
@@ -316,9 +318,16 @@ def _verification_rows(requests) -> list[dict]:
         .distinct()
     )
     counts = Counter()
-    for pk, origin in reached.values_list("pk", "origin"):
+    sources = set()
+    for pk, origin, source in reached.values_list("pk", "origin", "imported_record__source"):
         if origin == OptOutRequest.Origin.ADMINISTRATIVE:
             counts["administrative"] += 1
+        elif origin == OptOutRequest.Origin.IMPORTED:
+            # One bar per registry: the source's name is public, its records' authors are not.
+            counts[f"imported:{source}"] += 1
+            sources.add(source)
+        elif origin == OptOutRequest.Origin.RESERVATION:
+            counts["reservation"] += 1
         else:
             counts["proof_reviewed" if pk in reviewed else "proof_automatic"] += 1
     total = sum(counts.values())
@@ -326,6 +335,8 @@ def _verification_rows(requests) -> list[dict]:
         ("proof_automatic", "Owner's proof file; took effect at once"),
         ("proof_reviewed", "Owner's proof file; a maintainer reviewed it"),
         ("administrative", "Administrative decision, no proof"),
+        *((f"imported:{source}", f"Imported from {source}") for source in sorted(sources)),
+        *([("reservation", "Reservation found in the repository")] if counts["reservation"] else []),
     ]
     return [
         {"method": key, "label": label, "requests": counts[key], "share_percent": share_percent(counts[key], total)}
