@@ -155,32 +155,8 @@ def proof_file_fetch(
     clone_url: str, *, path: str = PROOF_FILE_PATH, timeout: float = 30, max_bytes: int = 4096
 ) -> ProofFile:
     """Read one file from the head of a repository's default branch without fetching the rest."""
-    remote = _remote_url_checked(clone_url)
-    _proof_path_checked(path)
-    if max_bytes < 0:
-        raise GitError("the proof file size limit cannot be negative")
-    plan = _fetch_plan(clone_url)
-    deadline = time.monotonic() + timeout
-    # blob:limit=N leaves out blobs of N bytes and more; a file of exactly max_bytes is still wanted.
-    blob_filter = f"blob:limit={max_bytes + 1}"
-    try:
-        with TemporaryDirectory(prefix="governance-proof-") as scratch:
-            commit = _filtered_fetch(plan, remote, blob_filter=blob_filter, deadline=deadline, scratch=scratch)
-            blob_sha = _regular_file_blob(
-                _git_before(deadline, "--literal-pathspecs", "ls-tree", "-z", commit, "--", path, cwd=scratch),
-                path,
-            )
-            if blob_sha is None:
-                return ProofFile(commit=commit, content=None)
-            found = _git_before(deadline, "cat-file", "--batch-check", cwd=scratch, stdin=f"{blob_sha}\n".encode())
-            # "<sha> missing" when the filter left the blob out; a server that ignores filters sends it anyway.
-            size = found.split()[-1]
-            if size == b"missing" or int(size) > max_bytes:
-                return ProofFile(commit=commit, content=None, too_large=True)
-            content = _git_before(deadline, "cat-file", "blob", blob_sha, cwd=scratch)
-            return ProofFile(commit=commit, content=content)
-    except GitTimedOut:
-        raise _timeout_failure(remote, timeout) from None
+    found = root_files_fetch(clone_url, [path], max_bytes=max_bytes, timeout=timeout)
+    return ProofFile(commit=found.commit, content=found.contents.get(path), too_large=path in found.too_large)
 
 
 @dataclass(frozen=True)
@@ -195,20 +171,21 @@ class RootFiles:
 def root_files_fetch(clone_url: str, paths: list[str], *, max_bytes: int, timeout: float = 30) -> RootFiles:
     """Read a few named files from the head of a repository's default branch without fetching the rest.
 
-    Fetched as proof_file_fetch fetches one file (shallow, trees only plus blobs of at most max_bytes,
-    hooks disabled, time-limited, through the fetch policy); a path that is missing, a directory, a
-    symbolic link or a submodule is simply absent from `contents`.
+    One shallow fetch of the trees plus the blobs of at most max_bytes (blob:limit=N leaves out blobs of N
+    bytes and more, so a file of exactly max_bytes is still wanted), hooks disabled, time-limited, through the
+    fetch policy; a path that is missing, a directory, a symbolic link or a submodule is simply absent from
+    `contents`, a file over max_bytes is named in `too_large` without being downloaded.
     """
     remote = _remote_url_checked(clone_url)
     for path in paths:
         _proof_path_checked(path)
     if max_bytes < 0:
-        raise GitError("the file size limit cannot be negative")
+        raise GitError("the proof file size limit cannot be negative")
     plan = _fetch_plan(clone_url)
     deadline = time.monotonic() + timeout
     blob_filter = f"blob:limit={max_bytes + 1}"
     try:
-        with TemporaryDirectory(prefix="governance-root-files-") as scratch:
+        with TemporaryDirectory(prefix="governance-proof-") as scratch:
             commit = _filtered_fetch(plan, remote, blob_filter=blob_filter, deadline=deadline, scratch=scratch)
             if not paths:
                 return RootFiles(commit=commit, contents={})
@@ -218,6 +195,7 @@ def root_files_fetch(clone_url: str, paths: list[str], *, max_bytes: int, timeou
             too_large = set()
             for path, blob_sha in blobs.items():
                 found = _git_before(deadline, "cat-file", "--batch-check", cwd=scratch, stdin=f"{blob_sha}\n".encode())
+                # "<sha> missing" when the filter left the blob out; a server that ignores filters sends it anyway.
                 size = found.split()[-1]
                 if size == b"missing" or int(size) > max_bytes:
                     too_large.add(path)
