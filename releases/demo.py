@@ -26,9 +26,16 @@ from governance.celery import app
 from governance.exceptions import GovernanceError
 from governance.fetch_policy import local_allowed
 from governance.git import local_repository_commit
+from governance.identity import parse_repository
 from governance.models import Dataset
-from governance.services import dataset_get_or_create, inventory_import_create, inventory_import_run
+from governance.services import (
+    dataset_get_or_create,
+    inventory_import_create,
+    inventory_import_run,
+    repository_from_ref,
+)
 from optout.demo import demo_proof_repositories, demo_request_steps, demo_requests_exist
+from optout.services import optouts_import, reservation_check
 from releases.blobs import blob_listings_run_missing
 from releases.publication import build_report_record, release_publish
 
@@ -41,6 +48,17 @@ DEMO_REPOSITORIES = [
     ("copyleft-labs/lgpl-codec", "lgpl-2.1", "A codec library under the GNU LGPL v2.1."),
     ("copyleft-labs/agpl-server", "agpl-3.0", "A network service under the GNU AGPL v3."),
     ("solo-dev/scripts", None, "Personal scripts, published without a license."),
+]
+# Repositories that reserve themselves, as owners write it: the whole of one, the vendored files of the other.
+RESERVING_REPOSITORIES = [
+    ("reserving-org/no-training", None, "Code whose owner reserves it from AI training.", "* ai-training=false\n"),
+    ("reserving-org/vendored", "mit", "An app whose vendored files are reserved.", "vendor/** ai-training=false\n"),
+]
+# Records of an existing opt-out registry (an issue tracker's export): owners and repositories of the inventory.
+REGISTRY_RECORDS = [
+    {"issue": 101, "author": "demo-user-3", "optout_owners": ["demo-user-3"]},
+    {"issue": 102, "author": "demo-user-4", "optout_repos": ["demo-user-4/project-4", "demo-user-4/project-64"]},
+    {"issue": 103, "author": "demo-user-5", "optout_owners": ["demo-user-5"], "optout_repos": ["not a repository"]},
 ]
 DATASETS = [
     ("the-stack-demo", "The Stack (demo)", "A Stack-v2-style corpus of permissively licensed and unlicensed code."),
@@ -60,7 +78,7 @@ class DemoSummary:
     scanned: int = 0
 
 
-def _demo_repository(root: Path, name: str, license_key: str | None, blurb: str) -> Path:
+def _demo_repository(root: Path, name: str, license_key: str | None, blurb: str, attributes: str = "") -> Path:
     path = root / name
     if (path / ".git").is_dir():
         return path
@@ -68,6 +86,9 @@ def _demo_repository(root: Path, name: str, license_key: str | None, blurb: str)
         "README.md": f"# {name.split('/')[1]}\n\n{blurb}\n",
         "src/main.py": f'"""{blurb}"""\n\n\ndef main():\n    print("hello from {name}")\n',
     }
+    if attributes:
+        files[".gitattributes"] = attributes
+        files["vendor/lib.py"] = "# A vendored library.\n"
     if license_key:
         files["LICENSE"] = license_text(license_key)
     local_repository_commit(path, files, message="Initial commit")
@@ -102,6 +123,8 @@ def demo_load() -> DemoSummary:
     repositories_dir = root / "repositories"
     summary = DemoSummary(repositories_dir=repositories_dir)
     local = [_demo_repository(repositories_dir, *spec) for spec in DEMO_REPOSITORIES]
+    reserving = [_demo_repository(repositories_dir, *spec) for spec in RESERVING_REPOSITORIES]
+    local += reserving
 
     local += demo_audit_repositories(repositories_dir)
     summary.admin_password = _demo_admin(summary.admin_username)
@@ -134,6 +157,7 @@ def demo_load() -> DemoSummary:
     summary.scanned = demo_scans(local)
     if history_made:
         demo_failed_scan(repositories_dir)
+        _demo_existing_optouts(root, reserving)
         with _tasks_inline():
             _demo_current_releases()
     return summary
@@ -187,6 +211,17 @@ def _tasks_inline():
         yield
     finally:
         app.conf.task_always_eager = previous
+
+
+def _demo_existing_optouts(root: Path, reserving: list[Path]) -> None:
+    """What the portal finds already decided elsewhere: a registry's export imported as it would be with
+    `manage.py import_optouts` (one record names something unreadable), and the reservations the
+    reserving repositories carry, read as the reservation sweep reads them."""
+    export = root / "registry-issues.jsonl"
+    export.write_text("".join(json.dumps(record) + "\n" for record in REGISTRY_RECORDS))
+    optouts_import(source="demo-registry", path=export, file_format="jsonl-issues")
+    for path in reserving:
+        reservation_check(repository_id=repository_from_ref(ref=parse_repository(path.as_uri())).pk)
 
 
 def _demo_current_releases() -> None:

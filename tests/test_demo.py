@@ -6,11 +6,12 @@ from io import StringIO
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
+from django.db.models import Count
 from django.utils import timezone
 
 from governance.git import git_run
 from governance.models import Dataset, DatasetRepository, InventoryImport, Release
-from optout.models import Exclusion, OptOutRequest
+from optout.models import Exclusion, OptOutRequest, ReservedFile
 
 # The demo files requests whose mails leave on commit.
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -42,7 +43,14 @@ def test_demo_builds_real_repositories_and_inventories_and_can_run_twice(data_di
     # Six weeks of weekly releases and today's, each applied by a build; the second dataset every two weeks.
     assert Release.objects.filter(dataset__slug="the-stack-demo").count() == 7
     assert Release.objects.filter(dataset__slug="starcoder-demo").count() == 4
-    assert Exclusion.objects.filter(revoked_at__isnull=True).count() == 11  # proven ones, a namespace, a takedown
+    # Proven ones, a namespace, a takedown (11); an imported owner and two imported repositories; a reservation.
+    assert Exclusion.objects.filter(revoked_at__isnull=True).count() == 15
+    origins = dict(OptOutRequest.objects.values_list("origin").annotate(n=Count("id")).values_list("origin", "n"))
+    assert origins["imported"] == 2 and origins["reservation"] == 2  # a record naming something unreadable fails
+    reserved = ReservedFile.objects.in_force().values_list("repository__canonical", "path")
+    assert [(canonical.rsplit("/", 2)[-2:], path) for canonical, path in reserved] == [
+        (["reserving-org", "vendored"], "vendor/lib.py")
+    ]
     assert Exclusion.objects.filter(revoked_at__isnull=False).count() == 1  # withdrawn before a build applied it
     first_request = OptOutRequest.objects.order_by("created_at").first()
     assert timezone.now() - first_request.created_at > timedelta(days=30)
@@ -59,13 +67,13 @@ def test_demo_builds_real_repositories_and_inventories_and_can_run_twice(data_di
     }
     assert DatasetDecision.objects.filter(dataset__slug="the-stack-demo", decision="needs_review").exists()
     release = Release.objects.filter(dataset__slug="the-stack-demo").order_by("-version").first()
-    assert release.counts["repositories"] >= 4 and release.counts["namespaces"] == 1
+    assert release.counts["repositories"] >= 4 and release.counts["namespaces"] == 2  # an owner's, an imported one
     assert Scan.objects.filter(status="failed").exists()  # for the maintainers' overview
     scans = Scan.objects.count()
 
     again = StringIO()
     call_command("demo", stdout=again)
-    assert again.getvalue().count("/opt-out/r/") == 5 and OptOutRequest.objects.count() == 19
+    assert again.getvalue().count("/opt-out/r/") == 5 and OptOutRequest.objects.count() == 23
     assert Release.objects.count() == 11
     assert Scan.objects.count() == scans  # unchanged repositories keep their verdicts
     assert counts == {
