@@ -6,17 +6,8 @@ from datetime import timedelta
 from django.db.models import Count, Min, Q
 from django.utils import timezone
 
-from governance.identity import namespace_chain
 from governance.models import BuildReport, Dataset, Release
-from optout.models import Exclusion, ImportedRecord, OptOutRequest, Verification
-
-
-def exclusions_covering(*, canonical: str, namespace: str, dataset: Dataset | None = None):
-    """Active exclusions that cover a repository (itself, or a namespace above it), for one dataset or any."""
-    matches = Exclusion.objects.in_force(dataset).filter(
-        Q(repository__canonical=canonical) | Q(repository__isnull=True, namespace__in=namespace_chain(namespace))
-    )
-    return matches.select_related("repository", "dataset").prefetch_related("sources")
+from optout.models import ImportedRecord, OptOutRequest, Verification
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ from governance.exceptions import GovernanceError
 from governance.services import dataset_get_or_create
 from optout import services
 from optout.models import Exclusion, OptOutRequest, RequestEvent
-from optout.selectors import exclusions_covering
+from releases.exclusions import exclusion_reasons_among
 from tests.optout_helpers import commit_proof, file_and_confirm, outbox_to, verify_all
 
 # Mails and tasks leave on commit, so these tests commit for real.
@@ -60,7 +60,12 @@ def test_an_administrative_exclusion_is_recorded_like_a_request(capsys):
 
 def test_an_administrative_namespace_exclusion_covers_every_repository_under_it():
     call_command("exclude", "all", "github.com/bad-actor", "--namespace", "--reason", "court order")
-    assert exclusions_covering(canonical="github.com/bad-actor/anything", namespace="github.com/bad-actor").exists()
+    covering = exclusion_reasons_among(
+        dataset=dataset_get_or_create(slug="later")[0],
+        canonicals=["github.com/bad-actor/anything"],
+        namespaces=["github.com/bad-actor"],
+    )
+    assert list(covering) == [(("github.com/bad-actor", "namespace"), "administrative")]
 
 
 def test_the_exclude_command_refuses_bad_input_with_a_message():

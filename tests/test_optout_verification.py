@@ -6,10 +6,12 @@ import pytest
 from django.utils import timezone
 
 from governance.exceptions import GovernanceError
+from governance.identity import namespace_chain
+from governance.services import dataset_get_or_create
 from optout import services
 from optout.models import Exclusion, OptOutRequest, Verification
 from optout.ratelimits import RateLimited
-from optout.selectors import exclusions_covering
+from releases.exclusions import exclusion_reasons_among
 from tests.git_http import serve_git_over_http
 from tests.optout_helpers import commit_proof, file_and_confirm, verify_all
 
@@ -97,7 +99,12 @@ def test_a_namespace_request_is_proven_through_one_repository_under_it(make_repo
     exclusion = Exclusion.objects.get()
     assert exclusion.scope == "namespace" and exclusion.namespace == namespace
     later_repository = f"{namespace}/created-later"
-    assert exclusions_covering(canonical=later_repository, namespace=namespace).get() == exclusion
+    covering = exclusion_reasons_among(
+        dataset=dataset_get_or_create(slug="later")[0],
+        canonicals=[later_repository],
+        namespaces=namespace_chain(namespace),
+    )
+    assert list(covering) == [((exclusion.target, "namespace"), "opt-out")]
 
 
 def test_a_proof_is_read_over_http_from_a_server_on_loopback(make_repository, tmp_path):
