@@ -51,6 +51,9 @@ def download_file(portal: Portal, url: str, info: dict, folder: Path, *, progres
     resumed = part.exists() and part.stat().st_size > 0
     how = "resumed" if resumed else "downloaded"
     last_problem = ""
+    if size == 0:
+        # Nothing to transfer (changes.jsonl of a release that changed nothing), but the file must still exist.
+        part.write_bytes(b"")
     for attempt in range(ATTEMPTS):
         have = part.stat().st_size if part.exists() else 0
         if have > size:

@@ -196,6 +196,16 @@ def test_a_second_pull_rebuilds_the_repository_files_from_the_changes(portal, tm
     )
 
 
+def test_a_release_that_changed_nothing_is_pulled_with_its_empty_changes_file(portal, tmp_path, capsys):
+    release_publish(dataset_slug="the-stack")
+    published = release_folder(Release.objects.get(version=2))
+    assert (published / "changes.jsonl").stat().st_size == 0
+    directory = tmp_path / "exclusions"
+    assert run("pull", portal, "the-stack", "--dir", directory, capsys=capsys)[0] == 0
+    assert (directory / "releases" / "2" / "changes.jsonl").read_bytes() == b""
+    assert run("verify", directory, capsys=capsys)[0] == 0
+
+
 def test_an_interrupted_download_resumes_with_a_range_request(portal, tmp_path, capsys):
     with PortalProxy(portal) as proxy:
         proxy.ranges = True
