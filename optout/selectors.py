@@ -3,6 +3,7 @@
 import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cached_property
 
 from django.db.models import Count, Min, Q
 from django.utils import timezone
@@ -43,7 +44,11 @@ class StatusPage:
     verifications: list[Verification]
     events: list
     datasets: list[Dataset]
-    outlook: list = None
+
+    @cached_property
+    def outlook(self) -> list["DatasetOutlook"]:
+        """Read only when shown: the page's script polls for the rest, and this reads release files."""
+        return request_outlook(request=self.request)
 
     @property
     def reservation_snippets(self) -> tuple[ReservationSnippet, ...]:
@@ -168,7 +173,6 @@ def request_status(*, request: OptOutRequest) -> StatusPage:
         verifications=verifications,
         events=events,
         datasets=datasets,
-        outlook=request_outlook(request=request),
     )
 
 

@@ -4,6 +4,8 @@ import json
 from datetime import timedelta
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from governance.selectors import release_next_due, releases_carrying
@@ -123,3 +125,10 @@ def test_a_request_not_excluded_yet_has_no_outlook(dataset, make_repository):
     confirmation = file_and_confirm(repositories=[make_repository("w/r", {"a": "1"}).as_uri()])
     release_publish(dataset_slug="the-stack")
     assert request_outlook(request=confirmation.request) == []
+
+
+def test_the_poll_of_the_page_script_reads_no_release(client, dataset, excluded):
+    release_publish(dataset_slug="the-stack")
+    with CaptureQueriesContext(connection) as queries:
+        client.get(f"/opt-out/r/{excluded.status_token}/", {"format": "json"})
+    assert queries.captured_queries and not any('"governance_release"' in q["sql"] for q in queries.captured_queries)
