@@ -1,5 +1,8 @@
 """What every app shares: repository identity, datasets and their inventory."""
 
+from pathlib import Path
+
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
@@ -179,6 +182,11 @@ class Release(models.Model):
     @property
     def counts(self) -> dict:
         return self.manifest.get("counts", {})
+
+    @property
+    def folder(self) -> Path:
+        """Where its files are published."""
+        return Path(settings.DATA_DIR) / self.path
 
 
 class PipelineToken(models.Model):

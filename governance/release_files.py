@@ -116,6 +116,18 @@ def repositories_read(path: Path) -> Iterator[ExcludedRow]:
                 yield ExcludedRow(repository, scope, tuple(reasons), since)
 
 
+def repositories_lookup(path: Path, names: Iterable[str]) -> dict[tuple[str, str], set[str]]:
+    """The rows of a repositories.parquet naming one of `names`: (repository, scope) → public reasons.
+
+    Filtered while reading (row-group statistics skip what cannot match), never loaded whole.
+    """
+    wanted = sorted(set(names))
+    if not wanted:
+        return {}
+    table = pq.read_table(path, columns=["repository", "scope", "reasons"], filters=pc.field("repository").isin(wanted))
+    return {(row["repository"], row["scope"]): set(row["reasons"]) for row in table.to_pylist()}
+
+
 def blobs_write(blobs: Iterable[str | ExcludedBlob], folder: Path) -> FileInfo:
     """Write blobs.parquet from blobs in ascending blob id order: plain ids (files of excluded repositories) or
     ExcludedBlob rows (files excluded alone). A blob id given twice keeps its first row."""

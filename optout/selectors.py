@@ -1,13 +1,17 @@
 """Reads on requests and the registry."""
 
+import math
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
+from functools import cached_property
 
 from django.db.models import Count, Min, Q
 from django.utils import timezone
 
 from governance.models import BuildReport, Dataset, Release
+from governance.selectors import release_next_due, releases_carrying
 from optout.models import ImportedRecord, OptOutRequest, Verification
+from optout.services.proofs import check_ask_wait
 
 
 @dataclass(frozen=True)
@@ -30,13 +34,21 @@ RESERVATION_SNIPPETS = (
 )
 
 
+CHECK_FOLLOWED_FOR = timedelta(minutes=2)
+EXCLUDED_STATES = (OptOutRequest.State.ACTIVE, OptOutRequest.State.APPLIED)
+
+
 @dataclass
 class StatusPage:
     request: OptOutRequest
     verifications: list[Verification]
     events: list
     datasets: list[Dataset]
-    releases: list = None
+
+    @cached_property
+    def outlook(self) -> list["DatasetOutlook"]:
+        """Read only when shown: the page's script polls for the rest, and this reads release files."""
+        return request_outlook(request=self.request)
 
     @property
     def reservation_snippets(self) -> tuple[ReservationSnippet, ...]:
@@ -46,9 +58,28 @@ class StatusPage:
 
     @property
     def checking(self) -> bool:
-        """A check asked for from the page in the last two minutes may still be running."""
+        """A check asked for from the page in the last two minutes has not read every waiting proof yet.
+
+        Two minutes at most: a check held back by the budgets (optout/budgets.py) goes on without the page.
+        """
         asked = self.request.last_check_requested_at
-        return bool(self.waiting and asked and asked > timezone.now() - timedelta(minutes=2))
+        if not asked or asked <= timezone.now() - CHECK_FOLLOWED_FOR:
+            return False
+        return any(
+            verification.state in Verification.WAITING_STATES
+            and (verification.last_checked_at is None or verification.last_checked_at < asked)
+            for verification in self.verifications
+        )
+
+    @property
+    def verify_wait_seconds(self) -> int:
+        """Seconds before "Verify now" (and the re-inclusion check) may be pressed again; 0: now."""
+        return math.ceil(check_ask_wait(self.request, now=timezone.now()).total_seconds())
+
+    @property
+    def targets_heading(self) -> str:
+        """The repositories table's first column: they are "Excluded" only once the request is."""
+        return "Excluded" if self.request.state in EXCLUDED_STATES else "Repository"
 
     @property
     def fingerprint(self) -> str:
@@ -66,32 +97,70 @@ class StatusPage:
 
 
 @dataclass
-class ReleaseLine:
+class DatasetOutlook:
+    """For one dataset of an excluded request: its next release, the releases carrying the exclusion, the builds."""
+
     dataset: Dataset
-    version: int
-    published_at: object
-    builds: list  # BuildReport rows of this release or later ones
+    next_due: datetime | None  # None: published by its maintainers, on no schedule
+    last_release: Release | None
+    carrying: list[Release]  # newest first, at most RELEASES_SHOWN
+    carrying_count: int
+    first_carrying: Release | None
+    builds: list[BuildReport]  # builds that applied one of the carrying releases, newest first
+
+    @property
+    def due_now(self) -> bool:
+        return self.next_due is not None and self.next_due <= timezone.now()
+
+    @property
+    def carrying_earlier(self) -> int:
+        """Carrying releases not listed."""
+        return self.carrying_count - len(self.carrying)
 
 
-def request_releases(*, request: OptOutRequest) -> list[ReleaseLine]:
-    """Per dataset, the first published release that carries this request's exclusions, and the builds since."""
-    sources = request.exclusion_sources.filter(revoked_at__isnull=True, exclusion__revoked_at__isnull=True)
-    since = sources.aggregate(first=Min("exclusion__since"))["first"]
-    if since is None:
+RELEASES_SHOWN = 10
+BUILDS_SHOWN = 10
+
+
+def request_outlook(*, request: OptOutRequest) -> list[DatasetOutlook]:
+    """Per dataset of an excluded request: when its next release is due, which releases and builds carry it."""
+    if request.state not in EXCLUDED_STATES:
         return []
     datasets = Dataset.objects.all() if request.all_datasets else request.datasets.all()
-    lines = []
+    outlook = []
     for dataset in datasets.order_by("slug"):
-        first = Release.objects.filter(dataset=dataset, frozen_at__gte=since).order_by("version").first()
-        if first is None:
-            continue
-        builds = list(
-            BuildReport.objects.filter(dataset=dataset, release__version__gte=first.version)
-            .select_related("release")
-            .order_by("reported_at")[:20]
+        in_force = list(
+            request.exclusion_sources.in_force(dataset).values_list(
+                "exclusion__target", "exclusion__scope", "exclusion__since"
+            )
         )
-        lines.append(ReleaseLine(dataset=dataset, version=first.version, published_at=first.created_at, builds=builds))
-    return lines
+        targets = {(target, scope) for target, scope, _ in in_force}
+        carrying = Release.objects.none()
+        if targets:
+            # A release carries the request once it lists all of it: from the last of its exclusions in force.
+            since = max(since for _, _, since in in_force)
+            carrying = releases_carrying(dataset=dataset, targets=targets, since=since)
+        first = carrying.first()
+        builds = []
+        if first is not None:
+            builds = list(
+                BuildReport.objects.filter(dataset=dataset, release__version__gte=first.version)
+                .select_related("release")
+                .only("build_id", "reported_at", "release__version")
+                .order_by("-reported_at")[:BUILDS_SHOWN]
+            )
+        outlook.append(
+            DatasetOutlook(
+                dataset=dataset,
+                next_due=release_next_due(dataset=dataset),
+                last_release=dataset.releases.defer("manifest").order_by("-version").first(),
+                carrying=list(carrying.order_by("-version")[:RELEASES_SHOWN]),
+                carrying_count=carrying.count(),
+                first_carrying=first,
+                builds=builds,
+            )
+        )
+    return outlook
 
 
 def request_status(*, request: OptOutRequest) -> StatusPage:
@@ -104,7 +173,6 @@ def request_status(*, request: OptOutRequest) -> StatusPage:
         verifications=verifications,
         events=events,
         datasets=datasets,
-        releases=request_releases(request=request),
     )
 
 

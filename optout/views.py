@@ -107,8 +107,8 @@ def optout_status(request, token):
         action = request.POST.get("action")
         try:
             if action == "verify":
+                # No message: the page itself says "Checking now…" for as long as the check runs, and no longer.
                 services.optout_request_verify_now(request=optout_request, ip=_client_ip(request))
-                messages.success(request, "Checking now. This page shows the result in a moment; reload it if needed.")
             elif action == "reinclude":
                 services.optout_request_reinclusion_start(request=optout_request, ip=_client_ip(request))
                 messages.success(request, "Commit the new token below, then press “Check the re-inclusion proof”.")

@@ -9,11 +9,9 @@ import shutil
 import uuid
 from collections import Counter
 from collections.abc import Iterator
-from datetime import UTC, timedelta
+from datetime import UTC
 from pathlib import Path
 
-import pyarrow.compute as pc
-import pyarrow.parquet as pq
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Max
@@ -26,9 +24,11 @@ from governance.release_files import (
     changes_diff,
     changes_read,
     changes_write,
+    repositories_lookup,
     repositories_read,
     repositories_write,
 )
+from governance.selectors import release_next_due
 from governance.signing import key_ensure, key_import, manifest_sign
 from optout.services import optout_requests_applied
 from releases.exclusions import excluded_blobs, exclusion_rows
@@ -41,7 +41,7 @@ def releases_dir(dataset: Dataset) -> Path:
 
 
 def release_folder(release: Release) -> Path:
-    return Path(settings.DATA_DIR) / release.path
+    return release.folder
 
 
 def release_publish(*, dataset_slug: str) -> Release:
@@ -144,8 +144,7 @@ def releases_due() -> list[str]:
     """Datasets whose publication schedule has come round since their last release."""
     due = []
     for dataset in Dataset.objects.filter(publish_every_hours__gt=0):
-        last = dataset.releases.order_by("-version").first()
-        if last is None or timezone.now() - last.created_at >= timedelta(hours=dataset.publish_every_hours):
+        if release_next_due(dataset=dataset) <= timezone.now():
             due.append(dataset.slug)
     return due
 
@@ -162,18 +161,10 @@ def release_lookup(release: Release):
     path = release_folder(release) / "repositories.parquet"
 
     def lookup(canonicals: set[str], namespaces: set[str]) -> dict:
-        wanted = sorted(canonicals | namespaces)
-        if not wanted:
-            return {}
-        # Filtered while reading (row-group statistics skip what cannot match), not loaded whole first.
-        table = pq.read_table(
-            path, columns=["repository", "scope", "reasons"], filters=pc.field("repository").isin(wanted)
-        )
         return {
-            (row["repository"], row["scope"]): set(row["reasons"])
-            for row in table.to_pylist()
-            if (row["scope"] == "repository" and row["repository"] in canonicals)
-            or (row["scope"] == "namespace" and row["repository"] in namespaces)
+            (target, scope): reasons
+            for (target, scope), reasons in repositories_lookup(path, canonicals | namespaces).items()
+            if (scope == "repository" and target in canonicals) or (scope == "namespace" and target in namespaces)
         }
 
     return lookup

@@ -4,10 +4,11 @@ import re
 
 import pytest
 from django.core import mail
+from django.utils import timezone
 
 from optout import services
 from optout.models import Exclusion, OptOutRequest
-from tests.optout_helpers import commit_proof, file_and_confirm
+from tests.optout_helpers import commit_proof, file_and_confirm, verify_all
 
 
 @pytest.mark.worker
@@ -66,3 +67,42 @@ def test_the_status_page_of_repositories_that_could_not_be_read_fits_a_phone(liv
 
     assert page.locator("#verifications").inner_text().count("could not be read") == 2
     assert page.evaluate("document.documentElement.scrollWidth") <= 390  # the table scrolls in its box, not the page
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_checking_banner_gives_way_to_a_check_that_found_no_proof(live_server, browser_page, make_repository):
+    confirmation = file_and_confirm(repositories=[make_repository("dana/lexer", {"lexer.py": "..."}).as_uri()])
+    request = confirmation.request
+    OptOutRequest.objects.filter(pk=request.pk).update(last_check_requested_at=timezone.now())  # a worker has it
+    page = browser_page
+    page.goto(f"{live_server.url}/opt-out/r/{confirmation.status_token}/")
+    assert "Checking now" in page.locator("#live-status").inner_text()
+
+    verify_all(request)  # the worker's check, here in the test: no proof file yet
+
+    # No reload by the test: the page notices the finished check and drops the banner.
+    page.locator("#live-status").wait_for(state="detached", timeout=15_000)
+    assert "No .dataset-opt-out file on the default branch yet" in page.locator("#verifications").inner_text()
+    assert page.locator("#request-state").inner_text() == "Waiting for proof"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_verify_now_counts_down_its_wait_and_comes_back_for_the_fresh_commit(
+    live_server, browser_page, make_repository, settings
+):
+    settings.OPTOUT_VERIFY_INTERVAL_SECONDS = 5
+    confirmation = file_and_confirm(repositories=[make_repository("dana/lexer", {"lexer.py": "..."}).as_uri()])
+    page = browser_page
+    page.goto(f"{live_server.url}/opt-out/r/{confirmation.status_token}/")
+    page.get_by_role("button", name="Verify now").click()  # read at once (tasks inline): no proof yet
+
+    page.locator("button[value=verify]:disabled").wait_for()
+    assert re.fullmatch(
+        r"A check was asked a moment ago: you can ask again in [1-5] seconds\.",
+        page.locator(".check-wait").inner_text(),
+    )
+    commit_proof(make_repository, "dana/lexer", confirmation.request.proof_token)
+    page.locator("button[value=verify]:enabled").wait_for(timeout=15_000)
+    assert page.locator(".check-wait").inner_text() == "You can ask for a check again now."
+    page.get_by_role("button", name="Verify now").click()
+    page.locator("#request-state", has_text="Excluded").wait_for()

@@ -4,11 +4,12 @@ import re
 
 import pytest
 from django.core import mail
+from django.utils import timezone
 
 from governance.services import dataset_get_or_create
 from optout import services
 from optout.models import OptOutRequest
-from tests.optout_helpers import commit_proof, file_and_confirm
+from tests.optout_helpers import commit_proof, file_and_confirm, verify_all
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -213,13 +214,60 @@ def test_every_field_has_a_size_limit(client, field, value, scope):
     assert not OptOutRequest.objects.exists()
 
 
-def test_the_status_page_reports_a_running_check_to_its_script(client, make_repository, settings):
-    settings.OPTOUT_VERIFY_INTERVAL_SECONDS = 0
+def test_the_status_page_reports_a_running_check_to_its_script_until_it_is_done(client, make_repository):
     confirmation = file_and_confirm(repositories=[make_repository("k/r", {"a": "1"}).as_uri()], email="k@example.org")
+    request = confirmation.request
     url = f"/opt-out/r/{confirmation.status_token}/"
     before = client.get(url, {"format": "json"}).json()
     assert before["checking"] is False and "k@example.org" not in str(before)
-    client.post(url, {"action": "verify"})  # runs inline here: the proof is still missing, so still waiting
+
+    # Asked from the page, not read yet (a worker has it): the page says so.
+    OptOutRequest.objects.filter(pk=request.pk).update(last_check_requested_at=timezone.now())
+    assert client.get(url, {"format": "json"}).json()["checking"] is True
+    assert "Checking now…" in client.get(url).content.decode()
+
+    verify_all(request)  # the proof is still missing: the check ends without it
     after = client.get(url, {"format": "json"}).json()
-    assert after["checking"] is True and after["fingerprint"] != before["fingerprint"]
-    assert "status.js" in client.get(url).content.decode()
+    assert after["checking"] is False and after["fingerprint"] != before["fingerprint"]
+    page = client.get(url).content.decode()
+    assert "Checking now…" not in page and "No .dataset-opt-out file on the default branch yet" in page
+
+
+def test_verify_now_pressed_says_how_long_before_it_can_be_pressed_again(client, make_repository, settings):
+    settings.OPTOUT_VERIFY_INTERVAL_SECONDS = 30
+    confirmation = file_and_confirm(repositories=[make_repository("k/r", {"a": "1"}).as_uri()])
+    url = f"/opt-out/r/{confirmation.status_token}/"
+    assert "data-wait-seconds" not in client.get(url).content.decode()
+
+    page = client.post(url, {"action": "verify"}, follow=True).content.decode()
+    assert 'value="verify" data-wait-seconds="30"' in page
+    assert 'you can ask again in <span class="wait-seconds">30</span> seconds' in page
+
+    again = client.post(url, {"action": "verify"})
+    assert again.status_code == 429 and "Please wait 30 seconds." in again.content.decode()
+    assert 'data-wait-seconds="30"' in again.content.decode()
+
+
+@pytest.mark.parametrize(
+    ("proven", "heading"),
+    [(False, "Repository"), (True, "Excluded")],
+    ids=["waiting-for-proof", "excluded"],
+)
+def test_the_repositories_column_says_excluded_only_once_they_are(client, make_repository, proven, heading):
+    confirmation = file_and_confirm(repositories=[make_repository("k/r", {"a": "1"}).as_uri()])
+    if proven:
+        commit_proof(make_repository, "k/r", confirmation.request.proof_token)
+    services.optout_request_verify_now(request=confirmation.request)  # inline: read at once
+    page = client.get(f"/opt-out/r/{confirmation.status_token}/").content.decode()
+    assert f'<thead><tr><th scope="col">{heading}</th>' in page
+
+
+def test_a_request_in_review_heads_its_repositories_column_repository(client, make_repository, settings):
+    settings.OPTOUT_AUTO_APPROVE = False
+    confirmation = file_and_confirm(repositories=[make_repository("k/r", {"a": "1"}).as_uri()])
+    commit_proof(make_repository, "k/r", confirmation.request.proof_token)
+    services.optout_request_verify_now(request=confirmation.request)
+    confirmation.request.refresh_from_db()
+    assert confirmation.request.state == "in_review"
+    page = client.get(f"/opt-out/r/{confirmation.status_token}/").content.decode()
+    assert '<thead><tr><th scope="col">Repository</th>' in page

@@ -166,11 +166,11 @@ def test_the_status_page_names_the_release_and_the_build(client, dataset, make_r
     commit_proof(make_repository, "s/r", confirmation.request.proof_token)
     services.optout_request_verify_now(request=confirmation.request)
     page = client.get(f"/opt-out/r/{confirmation.status_token}/").content.decode()
-    assert "the next published release of the exclusion list will carry it" in page
+    assert "No published release carries it yet: the next one will." in page
     release = release_publish(dataset_slug="the-stack")
     build_report_record(dataset=dataset, version=release.version, build_id="build-7")
     page = client.get(f"/opt-out/r/{confirmation.status_token}/").content.decode()
-    assert "excluded from release 1" in page and "build <code>build-7</code>" in page
+    assert "Excluded from release <a" in page and "build <code>build-7</code> (release 1," in page
     assert 'id="request-state">Applied in a release<' in page
 
 

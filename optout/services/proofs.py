@@ -5,6 +5,7 @@ exclusion (reinclusion.py); both are asked from the status page within the same 
 """
 
 import hmac
+import math
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -51,13 +52,20 @@ def check_lease() -> timedelta:
     return timedelta(seconds=settings.OPTOUT_CHECK_LEASE_SECONDS)
 
 
+def check_ask_wait(request: OptOutRequest, *, now) -> timedelta:
+    """How long before the status page may ask for another check of this request (zero: now)."""
+    interval = timedelta(seconds=settings.OPTOUT_VERIFY_INTERVAL_SECONDS)
+    if not request.last_check_requested_at:
+        return timedelta(0)
+    return max(timedelta(0), request.last_check_requested_at + interval - now)
+
+
 def check_ask_allowed(request: OptOutRequest, *, ip: str | None, now) -> None:
     """The limits on checks asked from a status page: one per request per interval, and per network address."""
-    interval = timedelta(seconds=settings.OPTOUT_VERIFY_INTERVAL_SECONDS)
-    if request.last_check_requested_at and request.last_check_requested_at + interval > now:
-        wait = request.last_check_requested_at + interval - now
+    wait = check_ask_wait(request, now=now)
+    if wait:
         raise RateLimited(
-            f"A check was asked for a moment ago. Please wait {int(wait.total_seconds()) + 1} seconds.",
+            f"A check was asked for a moment ago. Please wait {math.ceil(wait.total_seconds())} seconds.",
             retry_after=wait,
         )
     hashed = ip_hash(ip)
