@@ -160,6 +160,11 @@ DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "governance@localhost")
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "") or ""
 CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL or env_bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_TASK_EAGER_PROPAGATES = True
+if not CELERY_BROKER_URL:
+    # Celery takes a producer from its pool even for a task it runs inline; with no broker named, that pool's
+    # connection would default to AMQP on localhost (kombu warns "No hostname was supplied"). In-process memory
+    # instead: nothing ever connects, and CELERY_BROKER_URL stays empty, which is how the code tells inline mode.
+    CELERY_BROKER_WRITE_URL = CELERY_BROKER_READ_URL = "memory://localhost/"
 CELERY_TASK_DEFAULT_QUEUE = env_str("CELERY_TASK_DEFAULT_QUEUE", "governance")
 # Proof checks and scans have queues (and workers) of their own, so neither can starve the other or the default
 # queue (imports, publication, mail); "Verify now" has one more, served by a worker no background check can hold.

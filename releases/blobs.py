@@ -77,10 +77,17 @@ def _missing(dataset):
     )
 
 
-def blob_listings_run_missing(*, dataset_slug: str) -> int:
-    """List, now and here, the excluded repositories of a dataset that have no listing yet."""
+def blob_listings_run_missing(*, dataset_slug: str, on_disk_only: bool = False) -> int:
+    """List, now and here, the excluded repositories of a dataset that have no listing yet.
+
+    `on_disk_only` lists only file:// repositories: the demo's other rows name repositories that exist nowhere,
+    and it never reaches the network.
+    """
     dataset = Dataset.objects.filter(slug=dataset_slug).first()
-    missing = list(_missing(dataset)) if dataset else []
+    missing = _missing(dataset) if dataset else Repository.objects.none()
+    if on_disk_only:
+        missing = missing.filter(clone_url__startswith="file://")
+    missing = list(missing)
     for repository_id in missing:
         blob_listing_run(repository_id=repository_id)
     return len(missing)

@@ -229,7 +229,9 @@ def _demo_current_releases() -> None:
 
     # The first dataset last: the report at /transparency/ opens on the most recently published one.
     for slug, _, _ in reversed(DATASETS):
-        blob_listings_run_missing(dataset_slug=slug)
+        # Only the repositories on this disk: the inventory's and the registry's others (github.com/demo-user-…)
+        # exist nowhere, and the demo never reaches the network.
+        blob_listings_run_missing(dataset_slug=slug, on_disk_only=True)
         release = release_publish(dataset_slug=slug)
         if slug == DATASETS[0][0]:
             dataset = Dataset.objects.get(slug=slug)

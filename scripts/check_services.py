@@ -41,29 +41,42 @@ def broker_problem() -> str | None:
         return f"Redis at {BROKER_URL} is not reachable ({error})"
 
 
-def docker_compose_works() -> bool:
-    if not shutil.which("docker"):
-        return False
-    return subprocess.run(["docker", "info"], capture_output=True, check=False).returncode == 0
+def compose_command() -> list[str] | None:
+    """How compose is called here: v2 (`docker compose`) when Docker has the plugin, else v1 (`docker-compose`)."""
+    if shutil.which("docker") and _answers(["docker", "compose", "version"]):
+        return ["docker", "compose"]
+    if shutil.which("docker-compose"):
+        return ["docker-compose"]
+    return None
+
+
+def _answers(command: list[str]) -> bool:
+    return subprocess.run(command, capture_output=True, check=False).returncode == 0
+
+
+def docker_engine_works() -> bool:
+    return bool(shutil.which("docker")) and _answers(["docker", "info"])
 
 
 def main() -> int:
     problems = [problem for problem in (database_problem(), broker_problem()) if problem]
-    if problems and docker_compose_works():
-        print("Starting PostgreSQL and Redis with: docker compose up -d postgres redis", file=sys.stderr)
-        subprocess.run(["docker", "compose", "up", "-d", "postgres", "redis"], check=False)
+    if not problems:
+        return 0
+    compose = compose_command()
+    shown = " ".join(compose or ["docker", "compose"])
+    if compose and docker_engine_works():
+        print(f"Starting PostgreSQL and Redis with: {shown} up -d postgres redis", file=sys.stderr)
+        subprocess.run([*compose, "up", "-d", "postgres", "redis"], check=False)
         for _ in range(30):
             problems = [problem for problem in (database_problem(), broker_problem()) if problem]
             if not problems:
-                break
+                return 0
             time.sleep(1)
-    if not problems:
-        return 0
     print("make test cannot run:", file=sys.stderr)
     for problem in problems:
         print(f"  - {problem}", file=sys.stderr)
     print(
-        "Start them, then run make test again. With Docker: docker compose up -d postgres redis\n"
+        f"Start them, then run make test again. With Docker: {shown} up -d postgres redis\n"
         "On Debian without Docker:\n"
         "  pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start\n"
         '  redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no\n'

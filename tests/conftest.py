@@ -2,17 +2,12 @@
 
 import contextlib
 import http.server
-import os
 import socket
-import subprocess
-import sys
 import threading
-import time
-import uuid
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import pytest
+import redis
 from django.conf import settings as django_settings
 from django.contrib.auth.models import Permission
 from django.db import connection
@@ -20,6 +15,7 @@ from django.db import connection
 import governance.git
 from governance.celery import app as celery_app
 from tests.review_helpers import unsure_decision, with_review_permission
+from tests.worker_helpers import celery_worker_running, kombu_bindings
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -145,50 +141,21 @@ def worker_process(tmp_path, settings):
     Tasks queued by the test process (and by a live server in it) go to those queues while the test runs: the
     default one (its name is yielded) and the proof-check and scan queues named after it, all served by this worker.
     """
-    if not django_settings.CELERY_BROKER_URL.startswith("redis://"):
-        pytest.fail("this test needs CELERY_BROKER_URL=redis://…; run it through make test")
-    queue = f"test-{uuid.uuid4().hex[:12]}"
-    node = f"{queue}@localhost"
-    queues = {
-        "PROOF_CHECKS_QUEUE": f"{queue}-proofs",
-        "PROOF_CHECKS_NOW_QUEUE": f"{queue}-proofs-now",
-        "SCANS_QUEUE": f"{queue}-scans",
-    }
-    for name, value in queues.items():
-        setattr(settings, name, value)
-    test_database = connection.settings_dict["NAME"]
-    environment = {
-        **os.environ,
-        # The same server and credentials, but the database pytest-django created for this run.
-        "DATABASE_URL": urlsplit(os.environ["DATABASE_URL"])._replace(path=f"/{test_database}").geturl(),
-        "CELERY_BROKER_URL": django_settings.CELERY_BROKER_URL,
-        "CELERY_TASK_DEFAULT_QUEUE": queue,
-        **queues,
-        "CELERY_TASK_ALWAYS_EAGER": "0",
-        "GOVERNANCE_DATA_DIR": str(tmp_path / "worker-data"),
-        "DJANGO_DEBUG": "1",
-        # Most worker tests never scan; those that do load the index on first use instead.
-        "AUDITS_PRELOAD_INDEX": "0",
-    }
-    log_path = tmp_path / "worker.log"
-    log = open(log_path, "wb")  # noqa: SIM115 - closed after the worker stops
-    command = [sys.executable, "-m", "celery", "-A", "governance", "worker", "-Q", ",".join([queue, *queues.values()])]
-    command += ["-n", node]
-    command += ["--concurrency", "2", "--loglevel", "INFO", "--without-gossip", "--without-mingle"]
-    process = subprocess.Popen(command, cwd=ROOT, env=environment, stdout=log, stderr=subprocess.STDOUT)
-    previous_queue = celery_app.conf.task_default_queue
-    try:
-        deadline = time.monotonic() + 60
-        while not celery_app.control.ping(destination=[node], timeout=1):
-            if process.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"the worker did not start:\n{log_path.read_text()[-3000:]}")
-        celery_app.conf.task_default_queue = queue
+    with celery_worker_running(tmp_path, settings) as queue:
         yield queue
-    finally:
-        celery_app.conf.task_default_queue = previous_queue
-        process.terminate()
-        process.wait(timeout=30)
-        log.close()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def kombu_bindings_removed():
+    """No `_kombu.binding…` key outlives the run in the test's Redis database.
+
+    Every test makes queues of its own, and kombu's Redis transport records each queue a worker or sender declares
+    (and the workers' control and event exchanges) in such keys, which nothing else removes.
+    """
+    yield
+    url = django_settings.CELERY_BROKER_URL
+    if url.startswith("redis://") and (left := kombu_bindings(url)):
+        redis.Redis.from_url(url).delete(*left)
 
 
 class BrokerOutage:

@@ -2,6 +2,7 @@
 
 from datetime import timedelta
 from io import StringIO
+from unittest import mock
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -9,6 +10,7 @@ from django.core.management import call_command
 from django.db.models import Count
 from django.utils import timezone
 
+import governance.git
 from governance.git import git_run
 from governance.models import Dataset, DatasetRepository, InventoryImport, Release
 from optout.models import Exclusion, OptOutRequest, ReservedFile
@@ -81,3 +83,37 @@ def test_demo_builds_real_repositories_and_inventories_and_can_run_twice(data_di
         for slug in ["the-stack-demo", "starcoder-demo"]
     }
     assert all(result.repositories_added == 0 for result in InventoryImport.objects.order_by("-id")[:2])
+
+
+NETWORK_SCHEMES = ("https://", "http://", "ssh://", "git://")
+
+
+def test_the_demo_never_reaches_the_network(data_dir, names_resolve_on_loopback_only):
+    # Every remote read of governance/git.py asks the fetch policy first, and every git command goes through git_run.
+    fetch_plan = mock.patch.object(governance.git, "_fetch_plan", autospec=True, side_effect=governance.git._fetch_plan)
+    git = mock.patch.object(governance.git, "git_run", autospec=True, side_effect=governance.git.git_run)
+    with fetch_plan as planned, git as ran:
+        call_command("demo", stdout=StringIO())
+
+    fetched = [call.args[0] for call in planned.call_args_list]
+    assert fetched, "the demo reads its own repositories through the fetch policy"
+    assert [url for url in fetched if not url.startswith("file://")] == []
+    assert [
+        call.args
+        for call in ran.call_args_list
+        if any(scheme in arg for arg in call.args for scheme in NETWORK_SCHEMES)
+    ] == []
+    names_resolve_on_loopback_only.assert_not_called()  # not even a host name was looked up
+
+
+def test_after_the_demo_the_overview_shows_its_one_failed_scan_and_nothing_overdue(data_dir, client):
+    call_command("demo", stdout=StringIO())
+    client.force_login(get_user_model().objects.get(username="admin"))
+    page = client.get("/review/").content.decode()
+
+    assert "<strong data-failed-count>1</strong>" in page and "1 background job failed in the last day" in page
+    failed = page.split("Failed in the last 24 hours", 1)[1].split("</table>", 1)[0]
+    assert "License scan of file://" in failed and "demo-owners/half-copied" in failed  # the one made to fail
+    assert "Blob listing" not in page and "github.com/demo-user" not in failed
+    assert "<dd>0 (queued or running" in page and "Stalled work" not in page  # no proof check overdue
+    assert "made no progress" not in page

@@ -111,8 +111,9 @@ def test_production_refuses_a_placeholder_or_weak_secret_key(tmp_path, key):
 def test_compose_gives_no_secret_key_so_the_web_container_stops_with_its_name():
     compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
     assert compose["x-app-env"]["SECRET_KEY"] == "${SECRET_KEY:-}"
-    script = shlex.split(compose["services"]["web"]["command"].replace("$$", "$"))[2]
-    guard = script.split(" && python manage.py migrate")[0]
+    # The one-shot migration is the first of the portal's services to start: it stops there, saying why.
+    script = shlex.split(compose["services"]["migrate"]["command"].replace("$$", "$"))[2]
+    guard = script.split(" && exec python manage.py migrate")[0]
     environment = {key: value for key, value in os.environ.items() if key not in {"SECRET_KEY", "SECRET_KEY_FILE"}}
     refused = subprocess.run(["sh", "-c", guard], env={**environment, "SECRET_KEY": ""}, capture_output=True, text=True)
     assert refused.returncode == 1 and "SECRET_KEY or SECRET_KEY_FILE must be set" in refused.stderr
