@@ -130,7 +130,8 @@ STORAGES = {
 }
 WHITENOISE_USE_FINDERS = DEBUG
 
-# Mail (Django 6.1 MAILERS): files under the data dir unless an SMTP host is configured.
+# Mail (Django 6.1 MAILERS): one .eml file per message under the data dir, its links printed on the console
+# (governance/mail.py), unless an SMTP host is configured.
 EMAIL_HOST = env_str("EMAIL_HOST", "")
 if EMAIL_HOST:
     MAILERS = {
@@ -149,7 +150,7 @@ if EMAIL_HOST:
 else:
     MAILERS = {
         "default": {
-            "BACKEND": "django.core.mail.backends.filebased.EmailBackend",
+            "BACKEND": "governance.mail.EmlFileBackend",
             "OPTIONS": {"file_path": str(DATA_DIR / "mail")},
         }
     }
