@@ -268,7 +268,8 @@ LOGGING = {
     # Django's own handlers for these (runserver's access lines among them) would write unmasked: through ours.
     "loggers": {
         "django": {"level": "INFO", "propagate": True},
-        "django.server": {"level": "INFO", "propagate": True},
+        # On the logger too, so that a record is masked before any handler sees it (another one added later).
+        "django.server": {"level": "INFO", "propagate": True, "filters": ["secrets_masked"]},
     },
 }
 
