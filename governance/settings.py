@@ -6,6 +6,7 @@ tasks run inline, mails written as files. Production sets the variables explicit
 
 import secrets
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -50,7 +51,13 @@ def _secret_key() -> str:
 
 SECRET_KEY = _secret_key()
 
-ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"] if DEBUG else [])
+# The portal's address, for links in mails (`make run` sets it from HOST and PORT).
+PUBLIC_BASE_URL = (env_str("PUBLIC_BASE_URL", "http://127.0.0.1:8000") or "").rstrip("/")
+
+# In debug, also the host of PUBLIC_BASE_URL: `make run HOST=0.0.0.0 PUBLIC_BASE_URL=http://mybox.lan:8000` opens.
+_PUBLIC_HOST = urlsplit(PUBLIC_BASE_URL).hostname or "localhost"
+_LOCAL_HOSTS = ["127.0.0.1", "localhost", "[::1]", f"[{_PUBLIC_HOST}]" if ":" in _PUBLIC_HOST else _PUBLIC_HOST]
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", list(dict.fromkeys(_LOCAL_HOSTS)) if DEBUG else [])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 
 INSTALLED_APPS = [
@@ -274,7 +281,6 @@ LOGGING = {
 }
 
 # Opt-out requests.
-PUBLIC_BASE_URL = (env_str("PUBLIC_BASE_URL", "http://127.0.0.1:8000") or "").rstrip("/")
 OPTOUT_AUTO_APPROVE = env_bool("OPTOUT_AUTO_APPROVE", default=True)
 OPTOUT_PROOF_DAYS = env_int("OPTOUT_PROOF_DAYS", 14, minimum=1)
 OPTOUT_CONFIRM_HOURS = env_int("OPTOUT_CONFIRM_HOURS", 48, minimum=1)

@@ -7,7 +7,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from governance.mail import UnwrappedMail, address_masked
+from governance.mail import UnwrappedMail, address_masked, mail_links_unprinted
 from optout import services
 from optout.models import OptOutRequest
 
@@ -87,3 +87,9 @@ def test_long_links_are_never_wrapped_whichever_policy_a_backend_asks_for():
 )
 def test_an_address_on_the_console_keeps_its_first_letter_and_domain(address, shown):
     assert address_masked(address) == shown
+
+
+def test_mails_sent_while_links_are_unprinted_are_written_but_not_announced(mail_dir, repo, capsys):
+    with mail_links_unprinted():
+        submit(repo)
+    assert "Mail to " not in capsys.readouterr().out and len(list(mail_dir.glob("*.eml"))) == 1
