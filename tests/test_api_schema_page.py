@@ -38,3 +38,13 @@ def test_api_clients_get_the_openapi_type_they_ask_for(client, accept, content_t
     response = client.get("/api/schema/", headers={"Accept": accept})
     assert response.status_code == 200 and response["Content-Type"].startswith(content_type)
     assert b"openapi: 3" in response.content or b'"openapi": "3' in response.content
+
+
+@pytest.mark.django_db(transaction=True)
+def test_chromium_shows_the_schema_instead_of_downloading_it(live_server, browser_page):
+    # A download would make goto() fail ("Download is starting"); a shown page has the YAML as its text.
+    response = browser_page.goto(f"{live_server.url}/api/schema/")
+    assert response.headers["content-type"] == "text/plain; charset=utf-8"
+    assert "openapi: 3" in browser_page.locator("body").inner_text()
+    browser_page.goto(f"{live_server.url}/api/schema/?format=json")
+    assert '"openapi"' in browser_page.locator("body").inner_text()

@@ -97,3 +97,15 @@ def test_runservers_access_lines_drop_the_query_of_the_lookup_and_the_api(caplog
     assert any('"GET / HTTP/1.1" 200' in line for line in lines)
     assert any('"GET /api/schema/ HTTP/1.1" 200' in line for line in lines)
     assert "secret" not in caplog.text and "user" not in caplog.text
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_lookup_typed_in_a_browser_stays_out_of_the_address_and_the_box(live_server, browser_page):
+    page = browser_page
+    page.goto(f"{live_server.url}/")
+    page.get_by_label("Repository or owner").fill(SECRET_URL)
+    page.get_by_role("button", name="Look up").click()
+    page.get_by_role("alert").wait_for()
+    assert page.url == f"{live_server.url}/"
+    assert page.get_by_label("Repository or owner").input_value() == "https://github.com/acme/widgets"
+    assert "s3cr3t" not in page.content() and "someone" not in page.content()
