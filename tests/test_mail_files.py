@@ -6,6 +6,7 @@ import re
 from urllib.parse import urlsplit
 
 import pytest
+from django.core import mail
 
 from governance.mail import UnwrappedMail, address_masked, mail_links_unprinted
 from optout import services
@@ -93,3 +94,11 @@ def test_mails_sent_while_links_are_unprinted_are_written_but_not_announced(mail
     with mail_links_unprinted():
         submit(repo)
     assert "Mail to " not in capsys.readouterr().out and len(list(mail_dir.glob("*.eml"))) == 1
+
+
+def test_the_confirmation_mail_as_the_smtp_backend_builds_it_keeps_its_link_whole(repo, settings):
+    settings.MAILERS = {"default": {"BACKEND": "django.core.mail.backends.locmem.EmailBackend"}}
+    submission = submit(repo)
+    [message] = mail.outbox
+    sent = message.message(policy=email.policy.SMTP).as_bytes().decode()  # what SMTP's backend sends
+    assert f"/opt-out/confirm/{submission.confirm_token}/" in sent and "quoted-printable" not in sent.lower()
