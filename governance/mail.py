@@ -17,8 +17,11 @@ from contextvars import ContextVar
 from datetime import UTC, datetime
 from pathlib import Path
 
+from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.core.mail.backends.filebased import EmailBackend as FileBackend
+
+from governance.log_masking import secrets_masked
 
 # RFC 5322 2.1.1: no line longer than 998 characters. A body within it is never re-encoded.
 MAX_LINE_LENGTH = 998
@@ -90,10 +93,11 @@ class EmlFileBackend(FileBackend):
         return path
 
     def _print_links(self, message) -> None:
-        # The console of `make run` is the reader's own: the links are what they came for, the addresses are not.
+        # The console of `make run` (debug) is the reader's own: the links are what they came for, the addresses
+        # are not. A server without SMTP and without debug writes its console to logs: private links masked there.
         to = ", ".join(address_masked(address) for address in message.to) or "…"
         links = mail_links(message)
         line = f'Mail to {to} ("{" ".join(str(message.subject).split())}")'
         line += f": {' '.join(links)}" if links else f" written to {self.file_path}"
-        sys.stdout.write(line + "\n")
+        sys.stdout.write((line if settings.DEBUG else secrets_masked(line)) + "\n")
         sys.stdout.flush()

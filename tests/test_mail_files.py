@@ -21,6 +21,7 @@ LINK_RE = re.compile(r"https?://\S+")
 def mail_dir(settings, data_dir):
     """Mails go where `make run` puts them when no SMTP host is configured (settings.MAILERS)."""
     folder = data_dir / "mail"
+    settings.DEBUG = True  # as `make run` runs
     settings.MAILERS = {"default": {"BACKEND": "governance.mail.EmlFileBackend", "OPTIONS": {"file_path": str(folder)}}}
     return folder
 
@@ -102,3 +103,10 @@ def test_the_confirmation_mail_as_the_smtp_backend_builds_it_keeps_its_link_whol
     [message] = mail.outbox
     sent = message.message(policy=email.policy.SMTP).as_bytes().decode()  # what SMTP's backend sends
     assert f"/opt-out/confirm/{submission.confirm_token}/" in sent and "quoted-printable" not in sent.lower()
+
+
+def test_without_debug_the_console_line_masks_the_private_link(mail_dir, repo, settings, capsys):
+    settings.DEBUG = False  # a server whose console is a log
+    submission = submit(repo)
+    printed = capsys.readouterr().out
+    assert "http://127.0.0.1:8000/opt-out/confirm/…/" in printed and submission.confirm_token not in printed
