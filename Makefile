@@ -20,17 +20,26 @@ $(STAMP): pyproject.toml requirements.lock
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c requirements.lock -e '.[dev]'
 	@touch $(STAMP)
 
+# Where `make run` listens, set on the command line (shells often export HOST as the machine's name):
+# `make run PORT=8001`, `make run HOST=0.0.0.0` (all interfaces). Links in mails follow (PUBLIC_BASE_URL, unless
+# set); on all interfaces they name this machine as 127.0.0.1.
+HOST = 127.0.0.1
+PORT = 8000
+
 # The demo's repositories are on this disk (file://): `make run` allows local fetches unless told otherwise.
 run: $(STAMP)
-	@export DJANGO_DEBUG=$${DJANGO_DEBUG:-1} REPOSITORY_FETCH_ALLOW=$${REPOSITORY_FETCH_ALLOW-local}; \
+	@case "$(HOST)" in 0.0.0.0|::|'[::]') link_host=127.0.0.1;; *:*) link_host="[$(HOST)]";; *) link_host="$(HOST)";; esac; \
+	export DJANGO_DEBUG=$${DJANGO_DEBUG:-1} REPOSITORY_FETCH_ALLOW=$${REPOSITORY_FETCH_ALLOW-local} \
+		PUBLIC_BASE_URL=$${PUBLIC_BASE_URL:-http://$$link_host:$(PORT)} RUNSERVER_ADDRESS="$(HOST):$(PORT)"; \
+	case "$(HOST)" in *:*) RUNSERVER_ADDRESS="[$(HOST)]:$(PORT)";; esac; \
 	$(BIN)/python manage.py migrate --noinput && \
 	$(BIN)/python manage.py demo && \
 	if [ -n "$$DATABASE_URL" ] && [ -n "$$CELERY_BROKER_URL" ]; then \
-		echo "PostgreSQL and Redis configured: web, the workers (one per queue) and beat at http://127.0.0.1:8000 (Ctrl-C stops all)"; \
+		echo "PostgreSQL and Redis configured: web, the workers (one per queue) and beat at $$PUBLIC_BASE_URL (Ctrl-C stops all)"; \
 		PATH="$(CURDIR)/$(BIN):$$PATH" exec $(BIN)/honcho start; \
 	else \
-		echo "Embedded mode (SQLite, tasks inline): http://127.0.0.1:8000 (Ctrl-C stops)"; \
-		exec $(BIN)/python manage.py runserver 127.0.0.1:8000; \
+		echo "Embedded mode (SQLite, tasks inline): $$PUBLIC_BASE_URL (Ctrl-C stops; mails: $${GOVERNANCE_DATA_DIR:-var}/mail/, links printed here)"; \
+		exec $(BIN)/python manage.py runserver "$$RUNSERVER_ADDRESS"; \
 	fi
 
 # Tests read repositories on disk and from a git server on loopback (plain http): allowed here, explicitly;

@@ -50,6 +50,9 @@ _HOST_LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
 _HOSTNAME_RE = re.compile(rf"(?:{_HOST_LABEL}\.)+{_HOST_LABEL}")
 _PORT_RE = re.compile(r"[0-9]{1,5}")
 _USERINFO_RE = re.compile(r"((?:[A-Za-z][A-Za-z0-9+.-]*://)?)([^/?#]*)@")
+# Userinfo anywhere in a text: after "scheme://" (up to the host's "@"), or heading a word (scp's "user:pw@host").
+_URL_USERINFO_RE = re.compile(r"(://)([^/?#]*)@")
+_WORD_USERINFO_RE = re.compile(r"(^|\s)([^\s/?#]*)@")
 
 # The spellings a batch mostly holds: `github.com/owner/name`, The Stack's `owner/name`, the https URL. One
 # match reads them (10,000 names: ~20 ms instead of ~170 ms); any other spelling, and every refusal, goes
@@ -134,6 +137,18 @@ def canonical_and_namespace(text: object) -> tuple[str, str]:
         return ref.canonical, ref.namespace
     namespace = "github.com/" + plain[0]
     return f"{namespace}/{plain[1]}", namespace
+
+
+def without_credentials(text: str) -> str:
+    """`text` with every userinfo part (`user:secret@`) removed, to show back what someone typed.
+
+    Only git's own ssh user `git@` stays: it is the spelling forges print (`git@github.com:owner/name.git`).
+    """
+
+    def dropped(match: re.Match) -> str:
+        return match.group(0) if match.group(2) == "git" else match.group(1)
+
+    return _WORD_USERINFO_RE.sub(dropped, _URL_USERINFO_RE.sub(dropped, text))
 
 
 def namespace_chain(namespace: str) -> list[str]:

@@ -1,4 +1,5 @@
-"""Secrets never reach a log line: private status and confirmation links, pipeline tokens, Authorization headers.
+"""Secrets never reach a log line: private status and confirmation links, pipeline tokens, Authorization headers,
+and the query strings of the home page's lookup and of the API (they carry what people paste, credentials too).
 
 `SecretsMasked` is a logging filter on the project's handlers (settings.LOGGING) and on gunicorn's access and
 error logs (gunicorn.conf.py, through `GunicornLogger`). It rewrites the finished message, so a secret is masked
@@ -19,6 +20,13 @@ _PATTERNS = [
     (re.compile(r"(?i)(\b(?:bearer|api|token)\s+)gdp_[A-Za-z0-9_\-]+"), rf"\g<1>{MASK}"),
     # A pipeline token anywhere else (governance.tokens.TOKEN_PREFIX); its first 12 characters identify it.
     (re.compile(r"\b(gdp_[A-Za-z0-9_\-]{8})[A-Za-z0-9_\-]+"), rf"\g<1>{MASK}"),
+    # The query string of / (the lookup's `?q=`) and of /api/…, in a request line or a full URL (a Referer).
+    (
+        re.compile(
+            r"""((?:^|[\s"'(])(?:[A-Za-z][A-Za-z0-9+.-]*://[^/\s"'?#]+)?/(?:api(?:/[^\s"'?#]*)?)?)\?[^\s"'#]*"""
+        ),
+        r"\1",
+    ),
 ]
 
 

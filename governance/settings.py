@@ -6,6 +6,7 @@ tasks run inline, mails written as files. Production sets the variables explicit
 
 import secrets
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -50,7 +51,13 @@ def _secret_key() -> str:
 
 SECRET_KEY = _secret_key()
 
-ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"] if DEBUG else [])
+# The portal's address, for links in mails (`make run` sets it from HOST and PORT).
+PUBLIC_BASE_URL = (env_str("PUBLIC_BASE_URL", "http://127.0.0.1:8000") or "").rstrip("/")
+
+# In debug, also the host of PUBLIC_BASE_URL: `make run HOST=0.0.0.0 PUBLIC_BASE_URL=http://mybox.lan:8000` opens.
+_PUBLIC_HOST = urlsplit(PUBLIC_BASE_URL).hostname or "localhost"
+_LOCAL_HOSTS = ["127.0.0.1", "localhost", "[::1]", f"[{_PUBLIC_HOST}]" if ":" in _PUBLIC_HOST else _PUBLIC_HOST]
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", list(dict.fromkeys(_LOCAL_HOSTS)) if DEBUG else [])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 
 INSTALLED_APPS = [
@@ -130,7 +137,8 @@ STORAGES = {
 }
 WHITENOISE_USE_FINDERS = DEBUG
 
-# Mail (Django 6.1 MAILERS): files under the data dir unless an SMTP host is configured.
+# Mail (Django 6.1 MAILERS): one .eml file per message under the data dir, its links printed on the console
+# (governance/mail.py), unless an SMTP host is configured.
 EMAIL_HOST = env_str("EMAIL_HOST", "")
 if EMAIL_HOST:
     MAILERS = {
@@ -149,7 +157,7 @@ if EMAIL_HOST:
 else:
     MAILERS = {
         "default": {
-            "BACKEND": "django.core.mail.backends.filebased.EmailBackend",
+            "BACKEND": "governance.mail.EmlFileBackend",
             "OPTIONS": {"file_path": str(DATA_DIR / "mail")},
         }
     }
@@ -272,12 +280,12 @@ LOGGING = {
     # Django's own handlers for these (runserver's access lines among them) would write unmasked: through ours.
     "loggers": {
         "django": {"level": "INFO", "propagate": True},
-        "django.server": {"level": "INFO", "propagate": True},
+        # On the logger too, so that a record is masked before any handler sees it (another one added later).
+        "django.server": {"level": "INFO", "propagate": True, "filters": ["secrets_masked"]},
     },
 }
 
 # Opt-out requests.
-PUBLIC_BASE_URL = (env_str("PUBLIC_BASE_URL", "http://127.0.0.1:8000") or "").rstrip("/")
 OPTOUT_AUTO_APPROVE = env_bool("OPTOUT_AUTO_APPROVE", default=True)
 OPTOUT_PROOF_DAYS = env_int("OPTOUT_PROOF_DAYS", 14, minimum=1)
 OPTOUT_CONFIRM_HOURS = env_int("OPTOUT_CONFIRM_HOURS", 48, minimum=1)

@@ -1,8 +1,9 @@
 """Mails to requesters, from subject / text / html template triplets under templates/optout/mail/."""
 
 from django.conf import settings
-from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
+
+from governance.mail import UnwrappedMail
 
 
 def mail_send(*, template: str, to: str, context: dict) -> None:
@@ -12,6 +13,6 @@ def mail_send(*, template: str, to: str, context: dict) -> None:
     subject = " ".join(render_to_string(f"optout/mail/{template}_subject.txt", context).split())
     text = render_to_string(f"optout/mail/{template}_body.txt", context)
     html = render_to_string(f"optout/mail/{template}_body.html", context)
-    message = EmailMultiAlternatives(subject=subject, body=text, from_email=settings.DEFAULT_FROM_EMAIL, to=[to])
+    message = UnwrappedMail(subject=subject, body=text, from_email=settings.DEFAULT_FROM_EMAIL, to=[to])
     message.attach_alternative(html, "text/html")
     message.send()

@@ -1,10 +1,11 @@
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_http_methods
 
 from governance.access import any_permission_required
 from governance.exceptions import GovernanceError
+from governance.identity import without_credentials
 from governance.models import Dataset
 from governance.selectors import dataset_list_with_counts
 from releases.reports.overview import review_overview
@@ -14,23 +15,31 @@ from releases.selectors import inventory_lookup
 
 # Either review permission opens the overview: it shows both queues, each linking to its own pages.
 REVIEW_PERMISSIONS = ("optout.review_optoutrequest", "audits.review_license")
+_CREDENTIALS_REFUSED = (
+    "The text held credentials (a name or password before the host); they are neither kept nor shown. "
+    "Paste the URL without them, such as https://github.com/owner/name."
+)
 
 
-@require_GET
+# The lookup's form posts, so what someone typed stays out of addresses, histories and access logs; `?q=` links
+# still work. Neither way is a password or token pasted with a URL shown back (in the box or in a message).
+@require_http_methods(["GET", "POST"])
 def home(request):
-    query = request.GET.get("q", "").strip()[:1000]
+    query = (request.POST if request.method == "POST" else request.GET).get("q", "").strip()[:1000]
+    shown = without_credentials(query)
     lookup, lookup_error = None, None
     if query:
         try:
             lookup = inventory_lookup(text=query)
         except GovernanceError as error:
-            lookup_error = str(error)
+            # A message quotes the text, maybe cut short: only the text without credentials may be quoted.
+            lookup_error = without_credentials(str(error)) if shown == query else _CREDENTIALS_REFUSED
     return render(
         request,
         "releases/home.html",
         {
             "datasets": dataset_list_with_counts(),
-            "query": query,
+            "query": shown,
             "lookup": lookup,
             "lookup_error": lookup_error,
         },

@@ -12,9 +12,9 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def manage(tmp_path, *args):
+def manage(tmp_path, *args, **variables):
     environment = {key: value for key, value in os.environ.items() if key not in {"DATABASE_URL", "CELERY_BROKER_URL"}}
-    environment.update(DJANGO_DEBUG="1", GOVERNANCE_DATA_DIR=str(tmp_path / "var"))
+    environment.update(DJANGO_DEBUG="1", GOVERNANCE_DATA_DIR=str(tmp_path / "var"), **variables)
     return subprocess.run(
         [sys.executable, "manage.py", *args], cwd=ROOT, env=environment, capture_output=True, text=True, timeout=300
     )
@@ -22,11 +22,14 @@ def manage(tmp_path, *args):
 
 def test_the_demo_and_an_import_work_on_sqlite_with_tasks_inline(tmp_path):
     assert manage(tmp_path, "migrate", "-v0").returncode == 0
-    demo = manage(tmp_path, "demo")
+    demo = manage(tmp_path, "demo", PUBLIC_BASE_URL="http://127.0.0.1:8001")
     assert demo.returncode == 0, demo.stderr
     # Tasks run inline build no connection to a broker that is not there (kombu's "Reverting to default 'localhost'").
     assert "No hostname was supplied" not in demo.stderr and "kombu" not in demo.stderr
     assert (tmp_path / "var" / "governance.sqlite3").exists()
+    # Its links name the portal's address; its mails to made-up people are written, not announced.
+    assert "Admin: http://127.0.0.1:8001/admin/" in demo.stdout and "127.0.0.1:8000" not in demo.stdout
+    assert "Mail to " not in demo.stdout and list((tmp_path / "var" / "mail").glob("*.eml"))
 
     inventory = tmp_path / "inventory.jsonl"
     inventory.write_text(

@@ -55,3 +55,35 @@ def test_gunicorns_access_and_error_logs_mask_tokens(tmp_path):
     assert "GET /opt-out/r/…/ HTTP/1.1" in written and "GET /opt-out/confirm/…/ HTTP/1.1" in written
     assert "Not Found: /opt-out/r/…/" in written
     assert STATUS_TOKEN not in written
+
+
+@pytest.mark.parametrize(
+    ("line", "logged"),
+    [
+        ('"GET /?q=https://user:pw@github.com/a/b HTTP/1.1" 200', '"GET / HTTP/1.1" 200'),
+        (
+            '"GET /api/v1/check/?repo=a HTTP/1.1" 200 "http://h:8001/?q=user%3Apw%40h"',
+            '"GET /api/v1/check/ HTTP/1.1" 200 "http://h:8001/"',
+        ),
+        (
+            '"GET /opt-out/new?repository=github.com/a/b HTTP/1.1" 200',
+            '"GET /opt-out/new?repository=github.com/a/b HTTP/1.1" 200',
+        ),
+    ],
+)
+def test_the_query_strings_of_the_lookup_and_the_api_are_dropped(line, logged):
+    assert secrets_masked(line) == logged
+
+
+@pytest.mark.django_db(transaction=True)
+def test_gunicorns_access_log_drops_the_lookups_query(tmp_path):
+    lookup = "/?q=https%3A%2F%2Fsomeone%3As3cr3t%40github.com%2Fa%2Fb"
+    with gunicorn(tmp_path) as server:
+        urllib.request.urlopen(server.url + lookup, timeout=30).read()
+        urllib.request.urlopen(
+            urllib.request.Request(server.url + "/api/schema/?format=json", headers={"Referer": server.url + lookup}),
+            timeout=30,
+        ).read()
+    written = server.access_log.read_text()
+    assert '"GET / HTTP/1.1" 200' in written and '"GET /api/schema/ HTTP/1.1" 200' in written
+    assert "s3cr3t" not in written and "someone" not in written

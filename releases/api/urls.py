@@ -1,12 +1,13 @@
 from django.urls import path, re_path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularSwaggerView
 
 from releases.api import compat, views
+from releases.api.schema import SchemaView
 
 VERSION = r"(?P<version>[^/]+)"
 
 urlpatterns = [
-    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/schema/", SchemaView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/v1/datasets/", views.DatasetList.as_view(), name="api-dataset-list"),
     path("api/v1/keys/", views.KeyList.as_view(), name="api-key-list"),

@@ -1,6 +1,8 @@
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from governance.exceptions import GovernanceError
+from governance.mail import mail_links_unprinted
 from releases.demo import demo_load
 
 
@@ -9,17 +11,19 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         try:
-            summary = demo_load()
+            with mail_links_unprinted():
+                summary = demo_load()
         except GovernanceError as error:
             raise CommandError(str(error)) from None
+        portal = settings.PUBLIC_BASE_URL
         self.stdout.write(
             f"Demo data ready: datasets {', '.join(summary.datasets)}; {summary.rows_read:,} inventory rows read, "
             f"{summary.rows_refused} refused on purpose (see Admin → Inventory imports).\n"
             f"Demo repositories: {summary.repositories_dir} ({summary.scanned} scanned for licenses just now; "
-            f"verdicts to review at http://127.0.0.1:8000/review/licenses/)\n"
-            f"Transparency report: http://127.0.0.1:8000/transparency/  "
-            f"maintainers' overview: http://127.0.0.1:8000/review/\n"
-            f"Admin: http://127.0.0.1:8000/admin/  user {summary.admin_username}  password {summary.admin_password}"
+            f"verdicts to review at {portal}/review/licenses/)\n"
+            f"Transparency report: {portal}/transparency/  "
+            f"maintainers' overview: {portal}/review/\n"
+            f"Admin: {portal}/admin/  user {summary.admin_username}  password {summary.admin_password}"
         )
         for description, url in summary.status_pages.items():
             self.stdout.write(f"Demo request, {description}: {url}")
