@@ -284,6 +284,10 @@ LOGGING = {
         "django.server": {"level": "INFO", "propagate": True, "filters": ["secrets_masked"]},
     },
 }
+if CELERY_TASK_ALWAYS_EAGER:
+    # A task run inline is part of the request or command that sent it, which says what happened; a line per
+    # task that succeeded would bury that (the demo runs hundreds). Failures are still logged.
+    LOGGING["loggers"]["celery.app.trace"] = {"level": "WARNING"}
 
 # Opt-out requests.
 OPTOUT_AUTO_APPROVE = env_bool("OPTOUT_AUTO_APPROVE", default=True)

@@ -26,6 +26,9 @@ def test_the_demo_and_an_import_work_on_sqlite_with_tasks_inline(tmp_path):
     assert demo.returncode == 0, demo.stderr
     # Tasks run inline build no connection to a broker that is not there (kombu's "Reverting to default 'localhost'").
     assert "No hostname was supplied" not in demo.stderr and "kombu" not in demo.stderr
+    # Quiet: no line per inline task; the one line logged is the failure the demo makes on purpose, and says so.
+    [logged] = demo.stderr.splitlines()
+    assert "scan" in logged and "half-copied failed" in logged and "half-copied fails on purpose" in demo.stdout
     assert (tmp_path / "var" / "governance.sqlite3").exists()
     # Its links name the portal's address; its mails to made-up people are written, not announced.
     assert "Admin: http://127.0.0.1:8001/admin/" in demo.stdout and "127.0.0.1:8000" not in demo.stdout
