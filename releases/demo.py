@@ -64,6 +64,8 @@ DATASETS = [
     ("the-stack-demo", "The Stack (demo)", "A Stack-v2-style corpus of permissively licensed and unlicensed code."),
     ("starcoder-demo", "StarCoder training set (demo)", "A second build with its own inventory."),
 ]
+# Their publication schedules, as the history below plays them (RELEASES): status pages say when the next is due.
+PUBLISH_EVERY_HOURS = {"the-stack-demo": 7 * 24, "starcoder-demo": 14 * 24}
 
 
 @dataclass
@@ -132,7 +134,9 @@ def demo_load() -> DemoSummary:
     for index, (slug, name, description) in enumerate(DATASETS):
         with transaction.atomic():
             dataset, _ = dataset_get_or_create(slug=slug, name=name)
-            Dataset.objects.filter(pk=dataset.pk).update(name=name, description=description)
+            Dataset.objects.filter(pk=dataset.pk).update(
+                name=name, description=description, publish_every_hours=PUBLISH_EVERY_HOURS[slug]
+            )
         # Each dataset holds a different slice, so lookups show differences between them.
         inventory = _stack_style_inventory(root / f"{slug}.jsonl", local[index:], seed=index)
         inventory_import = inventory_import_create(

@@ -1,5 +1,6 @@
 """manage.py demo fills every page with data made on the spot."""
 
+import re
 from datetime import timedelta
 from io import StringIO
 from unittest import mock
@@ -19,7 +20,7 @@ from optout.models import Exclusion, OptOutRequest, ReservedFile
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def test_demo_builds_real_repositories_and_inventories_and_can_run_twice(data_dir):
+def test_demo_builds_real_repositories_and_inventories_and_can_run_twice(data_dir, client):
     out = StringIO()
     call_command("demo", stdout=out)
     repositories = data_dir / "demo" / "repositories"
@@ -57,6 +58,12 @@ def test_demo_builds_real_repositories_and_inventories_and_can_run_twice(data_di
     first_request = OptOutRequest.objects.order_by("created_at").first()
     assert timezone.now() - first_request.created_at > timedelta(days=30)
     assert out.getvalue().count("/opt-out/r/") == 5
+    # The excluded request's owner sees when each dataset's next release is due (weekly, fortnightly) and the
+    # releases and builds that carry the exclusion.
+    excluded_page = re.search(r"excluded \(proof verified\): \S+(/opt-out/r/\S+)", out.getvalue()).group(1)
+    status = client.get(excluded_page).content.decode()
+    assert "Next release due" in status and "(one every 168 hours)" in status and "(one every 336 hours)" in status
+    assert "Excluded from releases" in status and "Applied by build" in status
     # Every demo repository has a license verdict: several classifications, one waiting for a maintainer,
     # and the copyleft ones excluded from the permissive dataset's release with a license reason.
     from audits.models import DatasetDecision, Scan, Verdict
