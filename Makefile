@@ -22,7 +22,7 @@ $(STAMP): pyproject.toml requirements.lock
 
 # The demo's repositories are on this disk (file://): `make run` allows local fetches unless told otherwise.
 run: $(STAMP)
-	@export DJANGO_DEBUG=$${DJANGO_DEBUG:-1} REPOSITORY_FETCH_ALLOW=$${REPOSITORY_FETCH_ALLOW-local}; \
+	@export DJANGO_DEBUG=$${DJANGO_DEBUG:-1} REPOSITORY_FETCH_ALLOW=$${REPOSITORY_FETCH_ALLOW-local} REPOSITORY_FETCH_OFFLINE=$${REPOSITORY_FETCH_OFFLINE:-1}; \
 	$(BIN)/python manage.py migrate --noinput && \
 	$(BIN)/python manage.py demo && \
 	if [ -n "$$DATABASE_URL" ] && [ -n "$$CELERY_BROKER_URL" ]; then \
