@@ -26,13 +26,15 @@ $(STAMP): pyproject.toml requirements.lock
 HOST = 127.0.0.1
 PORT = 8000
 
-# The demo's repositories are on this disk (file://): `make run` allows local fetches unless told otherwise.
+# The demo's repositories are on this disk (file://): `make run` reads those and, offline, only those, unless told
+# otherwise (REPOSITORY_FETCH_ALLOW, REPOSITORY_FETCH_OFFLINE=0).
 run: $(STAMP)
 	@case "$(HOST)" in 0.0.0.0|::|'[::]') link_host=127.0.0.1;; *:*) link_host="[$(HOST)]";; *) link_host="$(HOST)";; esac; \
 	export DJANGO_DEBUG=$${DJANGO_DEBUG:-1} REPOSITORY_FETCH_ALLOW=$${REPOSITORY_FETCH_ALLOW-local} \
+		REPOSITORY_FETCH_OFFLINE=$${REPOSITORY_FETCH_OFFLINE:-1} \
 		PUBLIC_BASE_URL=$${PUBLIC_BASE_URL:-http://$$link_host:$(PORT)} RUNSERVER_ADDRESS="$(HOST):$(PORT)"; \
 	case "$(HOST)" in *:*) RUNSERVER_ADDRESS="[$(HOST)]:$(PORT)";; esac; \
-	$(BIN)/python manage.py migrate --noinput && \
+	$(BIN)/python manage.py migrate --noinput -v 0 && \
 	$(BIN)/python manage.py demo && \
 	if [ -n "$$DATABASE_URL" ] && [ -n "$$CELERY_BROKER_URL" ]; then \
 		echo "PostgreSQL and Redis configured: web, the workers (one per queue) and beat at $$PUBLIC_BASE_URL (Ctrl-C stops all)"; \

@@ -62,6 +62,7 @@ def _fetchable(repositories):
         this_server = Q(host="localhost") | Q(host__endswith=".localhost")
         literal = Q(host__regex=r"^[0-9.]+$") | Q(host__startswith="[")
         refused |= (this_server | literal) & ~Q(host__in=fetch_policy.listed_hosts())
+    repositories = fetch_policy.offline_readable(repositories)
     return repositories.exclude(refused) if refused else repositories
 
 

@@ -9,6 +9,10 @@ every address is public. The operator widens that with two settings:
   literals), `http` (plain http, which nothing protects from being altered on the way).
 - REPOSITORY_FETCH_HOSTS: host names that may resolve to private addresses (a self-hosted forge inside).
 
+REPOSITORY_FETCH_OFFLINE narrows it to the repositories on this disk: every other URL is refused before any
+lookup, and the periodic sweeps leave such repositories out (`offline_readable`), so a portal without network
+(the demo under `make run`) records no failure for them.
+
 A name is resolved once, here, and git is then made to connect to exactly the addresses that were checked
 (`http.curloptResolve` for http(s), the address itself for git:// and ssh://), so a DNS answer that changes
 between the check and the connection cannot send the fetch elsewhere. Redirects are not followed: curl would
@@ -16,16 +20,19 @@ resolve the new host itself, and git has no setting that keeps redirects on one 
 """
 
 import concurrent.futures
+import contextvars
 import ipaddress
 import shlex
 import socket
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network
 from urllib.parse import SplitResult, urlsplit
 
 from governance.git_errors import FetchRefused, GitUnreachable
+from governance.identity import LOCAL_CANONICAL_PREFIX
 
 ALLOW_LOCAL = "local"
 ALLOW_PRIVATE = "private"
@@ -137,6 +144,8 @@ def fetch_plan(url: str) -> FetchPlan:
     """Check `url` against the policy, resolve its host once and pin git to what was checked; FetchRefused if not."""
     remote = _split(url)
     target = _Target.of(remote)
+    if target.offline_refused and offline():
+        raise FetchRefused(offline_refusal(target.shown))
     refusal = target.static_refusal()
     if refusal:
         raise FetchRefused(refusal)
@@ -167,9 +176,17 @@ class FetchScreen:
     def __init__(self, *, budget_seconds: float = SUBMISSION_LOOKUP_SECONDS):
         self._deadline = time.monotonic() + budget_seconds
         self._verdicts: dict[tuple, str | None] = {}
+        self._offline = offline() and not _offline_screening_lifted.get()
 
     def refusal(self, url: str) -> str | None:
         """Why `url` will not be fetched (a message for the person who submitted it), or None."""
+        if self._offline:
+            try:
+                target = _Target.of(_split(url))
+            except FetchRefused as refused:
+                return str(refused)
+            if target.offline_refused:
+                return offline_refusal(target.shown)
         if url.startswith(_FORGE_PREFIXES):  # nearly every row of an inventory: no parsing
             return None
         try:
@@ -205,6 +222,50 @@ class FetchScreen:
 def fetch_refusal(url: str) -> str | None:
     """Why `url` will not be fetched, for one submitted URL (see FetchScreen), or None."""
     return FetchScreen().refusal(url)
+
+
+def offline() -> bool:
+    """Whether only repositories on this disk may be read (REPOSITORY_FETCH_OFFLINE)."""
+    from django.conf import settings
+
+    return bool(getattr(settings, "REPOSITORY_FETCH_OFFLINE", False))
+
+
+def offline_refusal(shown: str) -> str:
+    return (
+        f"{shown} is not on this server's disk, and the portal is in offline mode (REPOSITORY_FETCH_OFFLINE): "
+        "it reads only local (file://) repositories. Set REPOSITORY_FETCH_OFFLINE=0 to read others "
+        "(make run REPOSITORY_FETCH_OFFLINE=0)"
+    )
+
+
+def offline_readable(queryset, *, canonical: str = "canonical"):
+    """`queryset` narrowed, in offline mode, to rows whose repository is on this disk (`canonical` is the lookup
+    path of its canonical name): a sweep then never picks what it may not fetch, and records no failure for it."""
+    if not offline():
+        return queryset
+    return queryset.filter(**{f"{canonical}__startswith": LOCAL_CANONICAL_PREFIX})
+
+
+def offline_unreadable(queryset, *, canonical: str = "canonical"):
+    """The rows of `queryset` whose repository is not on this disk, in offline mode; none otherwise."""
+    if not offline():
+        return queryset.none()
+    return queryset.exclude(**{f"{canonical}__startswith": LOCAL_CANONICAL_PREFIX})
+
+
+_offline_screening_lifted = contextvars.ContextVar("offline_screening_lifted", default=False)
+
+
+@contextmanager
+def offline_screening_lifted() -> Iterator[None]:
+    """Submissions naming remote repositories are accepted (fetches stay refused): for the demo, which records
+    requests and inventories from a past in which the portal was online."""
+    token = _offline_screening_lifted.set(True)
+    try:
+        yield
+    finally:
+        _offline_screening_lifted.reset(token)
 
 
 def local_allowed() -> bool:
@@ -264,6 +325,11 @@ class _Target:
             shown=f"{scheme}://{remote.netloc.rpartition('@')[2]}{remote.path}",
             user=remote.username or "",
         )
+
+    @property
+    def offline_refused(self) -> bool:
+        # A URL without a scheme is refused anyway, with the static refusal's own reason.
+        return self.scheme not in ("file", "")
 
     def static_refusal(self, *, placeholder: bool = False) -> str | None:
         """What the URL alone says: its scheme, and a host that names this machine or an IP address."""

@@ -59,6 +59,9 @@ _WORD_USERINFO_RE = re.compile(r"(^|\s)([^\s/?#]*)@")
 # through the full parser. The owner has no dot, so that "host.tld/name" still reaches the host rules.
 _GITHUB_PLAIN_RE = re.compile(r"(?:(?:https://)?github\.com/)?([A-Za-z0-9_-]{1,255})/([A-Za-z0-9._-]{1,255})")
 
+# How the canonical name of every repository on this disk starts (and of no other).
+LOCAL_CANONICAL_PREFIX = "file:///"
+
 _EXAMPLE = "such as https://github.com/owner/name"
 _GIT_URL_FORMS = "https://, ssh:// or git@host:owner/name"
 
@@ -84,7 +87,7 @@ class RepositoryRef:
     @property
     def canonical(self) -> str:
         if self.host == "file":
-            return f"file:///{self.path}"
+            return f"{LOCAL_CANONICAL_PREFIX}{self.path}"
         return f"{self.authority}/{self.path}"
 
     @property

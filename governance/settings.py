@@ -262,6 +262,9 @@ if unknown_fetch_allow := set(REPOSITORY_FETCH_ALLOW) - {"local", "private", "ht
         f"REPOSITORY_FETCH_ALLOW names {sorted(unknown_fetch_allow)[0]!r}: use a comma list of local, private, http"
     )
 REPOSITORY_FETCH_HOSTS = [host.lower().strip("[]").rstrip(".") for host in env_list("REPOSITORY_FETCH_HOSTS", [])]
+# Offline mode: only repositories on this disk are read, whatever the rest of the policy allows (`make run` turns it
+# on, so the demo's github.com rows are never fetched by a worker or a sweep).
+REPOSITORY_FETCH_OFFLINE = env_bool("REPOSITORY_FETCH_OFFLINE", default=False)
 
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", default=not DEBUG)

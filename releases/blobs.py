@@ -11,6 +11,7 @@ from pathlib import PurePosixPath
 
 from django.db import transaction
 
+from governance.fetch_policy import offline_readable
 from governance.git import GitError, tree_blobs_list
 from governance.models import BlobListing, Dataset, Repository, RepositoryBlob
 from governance.queueing import task_send_on_commit
@@ -97,7 +98,7 @@ def blob_listings_queue() -> int:
     """Queue listings for excluded repositories that have none yet (or whose last one failed)."""
     queued = 0
     for dataset in Dataset.objects.all():
-        for repository_id in _missing(dataset)[:1000]:
+        for repository_id in offline_readable(_missing(dataset))[:1000]:
             task_send_on_commit("governance.tasks.blob_listing_task", repository_id)
             queued += 1
     return queued

@@ -24,7 +24,7 @@ from audits.demo import demo_audit_repositories, demo_failed_scan, demo_scans
 from audits.scancode import license_text
 from governance.celery import app
 from governance.exceptions import GovernanceError
-from governance.fetch_policy import local_allowed
+from governance.fetch_policy import local_allowed, offline_screening_lifted
 from governance.git import local_repository_commit
 from governance.identity import parse_repository
 from governance.models import Dataset
@@ -121,6 +121,13 @@ def demo_load() -> DemoSummary:
             "the demo's git repositories are local (file://), which the fetch policy refuses: "
             "set REPOSITORY_FETCH_ALLOW=local to load it (`make run` does this unless REPOSITORY_FETCH_ALLOW is set)"
         )
+    # Its requests and inventories name github.com repositories too, recorded as from a past in which the portal
+    # was online: offline mode (`make run`) accepts them here, and still never fetches them.
+    with offline_screening_lifted():
+        return _demo_loaded()
+
+
+def _demo_loaded() -> DemoSummary:
     root = Path(settings.DATA_DIR) / "demo"
     repositories_dir = root / "repositories"
     summary = DemoSummary(repositories_dir=repositories_dir)

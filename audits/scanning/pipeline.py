@@ -25,7 +25,7 @@ from django.utils import timezone
 from audits import scancode
 from audits.models import BlobFinding, Scan, ScanChunk, ScanFile
 from audits.scanning import files as scan_files
-from governance import git
+from governance import fetch_policy, git
 from governance.faults import fault_point
 from governance.heartbeats import heartbeat
 from governance.queueing import task_send_on_commit
@@ -418,6 +418,8 @@ def scans_recover() -> dict[str, int]:
         | Q(status=Scan.Status.QUEUED, sent_at__lt=resend)
         | Q(status=Scan.Status.QUEUED, sent_at__isnull=True, created_at__lt=resend)
     )
+    # In offline mode a remote repository's scan stays open, untouched, until the portal reads the network again.
+    candidates = fetch_policy.offline_readable(candidates, canonical="repository__canonical")
     for scan_id in candidates.order_by("pk").values_list("pk", flat=True)[:1000]:
         done = scan_recover(scan_id=scan_id)
         if done:

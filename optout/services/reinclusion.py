@@ -8,6 +8,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from governance.fetch_policy import offline_unreadable
 from governance.git import GitError
 from governance.queueing import task_send_on_commit
 from optout import registry
@@ -76,6 +77,9 @@ def reinclusion_checks_due() -> list[int]:
     """
     now = timezone.now()
     due = Q(reinclusion_check_due_at__lte=now) | Q(enqueue_failed_at__isnull=False)
+    # Offline, a request with a proof repository on another host waits: its check reads every proof repository.
+    proven = Verification.objects.filter(state=Verification.State.VERIFIED, proof_repository__isnull=False)
+    offline_waits = offline_unreadable(proven, canonical="proof_repository__canonical").values("request_id")
     with transaction.atomic():
         request_ids = list(
             OptOutRequest.objects.select_for_update(skip_locked=True)
@@ -85,6 +89,7 @@ def reinclusion_checks_due() -> list[int]:
                 reinclusion_token__gt="",
                 reinclusion_check_due_at__isnull=False,
             )
+            .exclude(pk__in=offline_waits)
             .order_by("pk")
             .values_list("pk", flat=True)[:500]
         )

@@ -16,6 +16,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from governance.fetch_policy import offline_readable
 from governance.git import GitError, remote_head, root_files_fetch, tree_blobs_list
 from governance.models import DatasetRepository, Repository
 from governance.queueing import task_send
@@ -223,7 +224,7 @@ def reservation_checks_due(*, limit: int) -> list[int]:
     returned is claimed: its next check moves forward, so a message lost on the way comes back then."""
     now = timezone.now()
     never_checked = (
-        Repository.objects.filter(pk__in=DatasetRepository.objects.values("repository_id"))
+        offline_readable(Repository.objects.filter(pk__in=DatasetRepository.objects.values("repository_id")))
         .filter(reservation_check__isnull=True)
         .order_by("pk")
         .values_list("pk", flat=True)[:limit]
@@ -233,7 +234,7 @@ def reservation_checks_due(*, limit: int) -> list[int]:
     )
     due = Q(next_check_at__isnull=True) | Q(next_check_at__lte=now)
     candidates = (
-        ReservationCheck.objects.filter(due)
+        offline_readable(ReservationCheck.objects.filter(due), canonical="repository__canonical")
         .order_by(F("checked_at").asc(nulls_first=True), "pk")
         .values_list("pk", "repository_id")[:limit]
     )

@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from governance.exceptions import GovernanceError
 from governance.faults import fault_point
+from governance.fetch_policy import offline_unreadable
 from governance.git import FetchRefused, GitError
 from governance.queueing import task_send, task_send_on_commit
 from optout import budgets
@@ -283,12 +284,15 @@ def optout_request_verify(*, request_id: int, interactive: bool = False, new_rou
 
 def verifications_due() -> list[int]:
     """Requests with a proof check due now (for the periodic sweep)."""
+    waiting = Verification.objects.filter(state__in=Verification.WAITING_STATES)
+    # Offline, a request with a proof on another host waits whole: its round would check every due proof.
+    offline_waits = offline_unreadable(waiting, canonical="proof_repository__canonical").values("request_id")
     return list(
-        Verification.objects.filter(
-            state__in=Verification.WAITING_STATES,
+        waiting.filter(
             next_check_at__lte=timezone.now(),
             request__state__in=OptOutRequest.states_allowing("proofs_check"),
         )
+        .exclude(request_id__in=offline_waits)
         .order_by()  # Verification's Meta.ordering would add its columns to the DISTINCT: one row per check
         .values_list("request_id", flat=True)
         .distinct()[:500]
