@@ -207,6 +207,7 @@ def test_no_page_scrolls_sideways_on_a_laptop_or_a_phone(live_server, browser_pa
         for path in paths:
             answer = browser_page.goto(f"{live_server.url}{path}")
             assert answer.status < 500, path
+            browser_page.evaluate("document.querySelectorAll('details').forEach((details) => { details.open = true; })")
             failures += too_wide(browser_page, f"{path} at {width}px")
             if path.startswith("/admin/") and width >= 1280:
                 failures += admin_list_too_wide(browser_page, f"{path} at {width}px")
