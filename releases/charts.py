@@ -198,6 +198,7 @@ def line_chart(*, title: str, categories: Sequence[str], series: Sequence[Series
         # Points sit in the middle of their slot, as columns do, so the first and last labels fit.
         return left + slot * (index + 0.5)
 
+    written: dict[int, list[float]] = {}  # per category, the heights at which a value is written
     for number, one in enumerate(series):
         points = [
             (x_at(index), plot_height - plot_height * value / top)
@@ -211,13 +212,15 @@ def line_chart(*, title: str, categories: Sequence[str], series: Sequence[Series
                 continue
             x, y = x_at(index), plot_height - plot_height * value / top
             point = f"{categories[index]}, {one.label}: {number_text(value, unit)}"
-            # Values are written where the axis has a label, so neighbours' values never collide either.
-            text = (
-                f'<text class="chart-value" x="{x:.1f}" y="{y - 8:.1f}" text-anchor="middle">'
-                f"{escape(number_text(value))}</text>"
-                if index in labelled
-                else ""
-            )
+            # Values are written where the axis has a label, so neighbours' values never collide either; where
+            # two lines meet, one value is written (the tooltips and the table have both).
+            text = ""
+            if index in labelled and all(abs(y - other) >= 14 for other in written.get(index, [])):
+                written.setdefault(index, []).append(y)
+                text = (
+                    f'<text class="chart-value" x="{x:.1f}" y="{y - 8:.1f}" text-anchor="middle">'
+                    f"{escape(number_text(value))}</text>"
+                )
             body.append(
                 f'<g class="chart-point"><title>{escape(point)}</title>'
                 f'<circle class="chart-s{number % 6}" cx="{x:.1f}" cy="{y:.1f}" r="4"/>{text}</g>'
