@@ -7,6 +7,7 @@ and dark themes apply. A table with the same numbers always sits beside a chart 
 """
 
 import itertools
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -48,16 +49,25 @@ def _empty(title: str, message: str) -> SafeString:
     return _svg(title=title, description=message, height=70, body=body, css_class="chart-none")
 
 
-def _scale_max(values) -> float:
-    """A round top for the axis: 1, 2, 2.5 or 5 times a power of ten, at least the largest value."""
-    top = max([value for value in values if value is not None] + [0])
+def _ticks(values) -> list[float]:
+    """Round values for the axis, from 0 to at least the largest value, about four steps of 1, 2, 2.5 or 5 times
+    a power of ten; whole numbers when every value is one (counts never get a 0.5 tick)."""
+    present = [value for value in values if value is not None]
+    top = max(present + [0])
+    whole = all(float(value).is_integer() for value in present)
     if top <= 0:
-        return 1.0
-    magnitude = 10 ** (len(str(int(top))) - 1) if top >= 1 else 1
-    for step in (1, 1.5, 2, 2.5, 4, 5, 7.5, 10):
-        if step * magnitude >= top:
-            return step * magnitude
-    return 10 * magnitude
+        return [0, 1]
+    raw = top / 4
+    magnitude = 10 ** math.floor(math.log10(raw))
+    step = next(
+        factor * magnitude
+        for factor in (1, 2, 2.5, 5, 10)
+        if factor * magnitude >= raw and not (whole and not float(factor * magnitude).is_integer())
+    )
+    if whole:
+        step = max(step, 1)
+    count = math.ceil(top / step - 1e-9)
+    return [step * index for index in range(count + 1)]
 
 
 def _legend(series_labels: Sequence[str], y: float) -> tuple[list[str], float]:
@@ -74,10 +84,13 @@ def _legend(series_labels: Sequence[str], y: float) -> tuple[list[str], float]:
     return parts, line * 20
 
 
-def horizontal_bars(*, title: str, labels: Sequence[str], values: Sequence[float], unit: str = "") -> SafeString:
-    """One bar per label, longest value the full width; label on the left, value at the bar's end."""
+def horizontal_bars(
+    *, title: str, labels: Sequence[str], values: Sequence[float], unit: str = "", note: str = ""
+) -> SafeString:
+    """One bar per label, longest value the full width; label on the left, value at the bar's end; `note`, a line
+    of text under the bars (a count that is not one of them, which as a bar would dwarf the others)."""
     if not labels or not any(values):
-        return _empty(title, "Nothing to show yet.")
+        return _empty(title, note or "Nothing to show yet.")
     # Room for the longest label (~7 px a character at the chart's font size), within reason.
     label_width = int(min(320, max(90, 7.2 * max(len(label) for label in labels) + 16)))
     bar_height, gap = 22, 8
@@ -97,6 +110,10 @@ def horizontal_bars(*, title: str, labels: Sequence[str], values: Sequence[float
         )
     height = len(labels) * (bar_height + gap)
     description = "; ".join(f"{label}: {number_text(value, unit)}" for label, value in zip(labels, values, strict=True))
+    if note:
+        body.append(f'<text class="chart-note" x="0" y="{height + 16}">{escape(note)}</text>')
+        height += 26
+        description += f". {note}"
     return _svg(title=title, description=description, height=height, body=body, css_class="chart-hbars")
 
 
@@ -129,14 +146,16 @@ def share_bar(*, title: str, labels: Sequence[str], values: Sequence[float], uni
 
 
 def column_chart(*, title: str, categories: Sequence[str], series: Sequence[Series], unit: str = "") -> SafeString:
-    """Vertical columns per category, the series side by side; the value written above each column."""
+    """Vertical columns per category, the series side by side; the value written above each column it fits."""
     if not categories or not any(value for one in series for value in one.values):
         return _empty(title, "Nothing to show yet.")
     left, bottom, plot_height = 44, 60, 200
-    top = _scale_max([value for one in series for value in one.values])
+    ticks = _ticks([value for one in series for value in one.values])
+    top = ticks[-1]
     slot = (WIDTH - left) / len(categories)
     bar_width = min(slot * 0.7 / len(series), 48)
-    body = [f'<g transform="translate(0,{TOP_MARGIN})">'] + _axis(left, plot_height, top)
+    labelled = shown_labels(categories, slot)
+    body = [f'<g transform="translate(0,{TOP_MARGIN})">'] + _axis(left, plot_height, ticks)
     for index, category in enumerate(categories):
         x0 = left + slot * index + (slot - bar_width * len(series)) / 2
         for number, one in enumerate(series):
@@ -149,13 +168,14 @@ def column_chart(*, title: str, categories: Sequence[str], series: Sequence[Seri
                 f'<rect class="chart-s{number % 6}" x="{x:.1f}" y="{y:.1f}" width="{bar_width:.1f}" '
                 f'height="{height:.1f}"/>'
             )
-            if value:
+            # A value wider than its column would run into its neighbours': the tooltip and the table have it.
+            if value and text_width(number_text(value)) <= bar_width + 2:
                 body.append(
                     f'<text class="chart-value" x="{x + bar_width / 2:.1f}" y="{y - 3:.1f}" '
                     f'text-anchor="middle">{escape(number_text(value))}</text>'
                 )
             body.append("</g>")
-        if _label_shown(index, len(categories)):
+        if index in labelled:
             body.append(
                 f'<text class="chart-label" x="{left + slot * index + slot / 2:.1f}" y="{plot_height + 16}" '
                 f'text-anchor="middle">{escape(category)}</text>'
@@ -164,18 +184,21 @@ def column_chart(*, title: str, categories: Sequence[str], series: Sequence[Seri
 
 
 def line_chart(*, title: str, categories: Sequence[str], series: Sequence[Series], unit: str = "") -> SafeString:
-    """One line per series over the categories (in order), each point marked and labelled with its value."""
+    """One line per series over the categories (in order), each point marked; values written where labels are."""
     if not categories or not any(value for one in series for value in one.values if value is not None):
         return _empty(title, "Nothing to show yet.")
     left, bottom, plot_height = 44, 60, 200
-    top = _scale_max([value for one in series for value in one.values])
+    ticks = _ticks([value for one in series for value in one.values])
+    top = ticks[-1]
     slot = (WIDTH - left) / len(categories)
-    body = [f'<g transform="translate(0,{TOP_MARGIN})">'] + _axis(left, plot_height, top)
+    labelled = shown_labels(categories, slot)
+    body = [f'<g transform="translate(0,{TOP_MARGIN})">'] + _axis(left, plot_height, ticks)
 
     def x_at(index: int) -> float:
         # Points sit in the middle of their slot, as columns do, so the first and last labels fit.
         return left + slot * (index + 0.5)
 
+    written: dict[int, list[float]] = {}  # per category, the heights at which a value is written
     for number, one in enumerate(series):
         points = [
             (x_at(index), plot_height - plot_height * value / top)
@@ -189,14 +212,21 @@ def line_chart(*, title: str, categories: Sequence[str], series: Sequence[Series
                 continue
             x, y = x_at(index), plot_height - plot_height * value / top
             point = f"{categories[index]}, {one.label}: {number_text(value, unit)}"
+            # Values are written where the axis has a label, so neighbours' values never collide either; where
+            # two lines meet, one value is written (the tooltips and the table have both).
+            text = ""
+            if index in labelled and all(abs(y - other) >= 14 for other in written.get(index, [])):
+                written.setdefault(index, []).append(y)
+                text = (
+                    f'<text class="chart-value" x="{x:.1f}" y="{y - 8:.1f}" text-anchor="middle">'
+                    f"{escape(number_text(value))}</text>"
+                )
             body.append(
                 f'<g class="chart-point"><title>{escape(point)}</title>'
-                f'<circle class="chart-s{number % 6}" cx="{x:.1f}" cy="{y:.1f}" r="4"/>'
-                f'<text class="chart-value" x="{x:.1f}" y="{y - 8:.1f}" text-anchor="middle">'
-                f"{escape(number_text(value))}</text></g>"
+                f'<circle class="chart-s{number % 6}" cx="{x:.1f}" cy="{y:.1f}" r="4"/>{text}</g>'
             )
     for index, category in enumerate(categories):
-        if not _label_shown(index, len(categories)):
+        if index not in labelled:
             continue
         body.append(
             f'<text class="chart-label" x="{x_at(index):.1f}" y="{plot_height + 16}" text-anchor="middle">'
@@ -217,20 +247,37 @@ def _with_legend(title, categories, series, unit, body: list[str], plot_height: 
     )
 
 
-def _label_shown(index: int, count: int) -> bool:
-    """At most about a dozen category labels under an axis; the first and last are always written."""
-    every = -(-count // 12)
-    return index % every == 0 or index == count - 1
+CHARACTER_WIDTH = 7.0  # px per character of a label at the chart's font size, a little more than the average
+LABEL_GAP = 8
 
 
-def _axis(left: float, plot_height: float, top: float) -> list[str]:
+def text_width(text: str) -> float:
+    return CHARACTER_WIDTH * len(text)
+
+
+def shown_labels(categories: Sequence[str], slot: float) -> set[int]:
+    """Indexes of the category labels to write under the axis: evenly spread, the first and the last always, and
+    never two so close that their texts (centred on their slots) overlap."""
+    count = len(categories)
+    if count <= 1:
+        return set(range(count))
+    widest = max(text_width(category) for category in categories) + LABEL_GAP
+    every = max(1, math.ceil(widest / slot))  # slots between two written labels
+    labels = (count - 1) // every + 1
+    if labels == 1:
+        return {0}
+    spacing = (count - 1) / (labels - 1)
+    return {round(number * spacing) for number in range(labels)}
+
+
+def _axis(left: float, plot_height: float, ticks: Sequence[float]) -> list[str]:
     parts = []
-    for fraction in (0, 0.5, 1):
-        y = plot_height - plot_height * fraction
+    for tick in ticks:
+        y = plot_height - plot_height * tick / ticks[-1]
         parts.append(f'<line class="chart-grid" x1="{left}" x2="{WIDTH}" y1="{y:.1f}" y2="{y:.1f}"/>')
         parts.append(
             f'<text class="chart-tick" x="{left - 6}" y="{y + 4:.1f}" text-anchor="end">'
-            f"{escape(number_text(top * fraction))}</text>"
+            f"{escape(number_text(tick))}</text>"
         )
     return parts
 

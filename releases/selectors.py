@@ -2,6 +2,8 @@
 
 from dataclasses import dataclass
 
+from django.db.models import BooleanField, ExpressionWrapper, Q
+
 from governance.identity import (
     RepositoryParseError,
     canonical_and_namespace,
@@ -10,7 +12,7 @@ from governance.identity import (
     parse_repository,
 )
 from governance.models import Dataset, DatasetRepository
-from releases.exclusions import exclusion_reasons_among
+from releases.exclusions import excluded_repository_ids, exclusion_reasons_among
 
 
 @dataclass(frozen=True)
@@ -73,6 +75,48 @@ def inventory_lookup(*, text: str) -> InventoryLookup:
             )
         )
     return InventoryLookup(query=text, kind=kind, canonical=canonical, matches=matches)
+
+
+@dataclass(frozen=True)
+class LookupExample:
+    canonical: str
+    excluded: bool
+    dataset: Dataset
+
+
+EXAMPLE_CANDIDATES = 20
+# Hosted repositories make better examples than paths on the portal's disk (the demo has both).
+LOCAL_LAST = ExpressionWrapper(Q(repository__canonical__startswith="file:"), output_field=BooleanField()).asc()
+
+
+def lookup_examples() -> list[LookupExample]:
+    """Two repositories of the inventory to try the lookup with, one excluded and one not (the first of each
+    found, hosted ones before local paths); fewer, or none, when the data holds none of a kind."""
+    found: dict[bool, LookupExample] = {}
+    for dataset in Dataset.objects.order_by("slug"):
+        inventory = DatasetRepository.objects.filter(dataset=dataset)
+        excluded_ids = excluded_repository_ids(dataset)
+        for excluded in (True, False):
+            if excluded in found:
+                continue
+            candidates = (
+                inventory.filter(repository_id__in=excluded_ids)
+                if excluded
+                else inventory.exclude(repository_id__in=excluded_ids)
+            )
+            names = list(
+                candidates.order_by(LOCAL_LAST, "repository__canonical").values_list(
+                    "repository__canonical", flat=True
+                )[:EXAMPLE_CANDIDATES]
+            )
+            # The batch check has the last word: licenses exclude too, and the registry may say more.
+            for answer in exclusions_check(dataset=dataset, inputs=names):
+                if "error" not in answer and answer["excluded"] == excluded:
+                    found[excluded] = LookupExample(canonical=answer["input"], excluded=excluded, dataset=dataset)
+                    break
+        if len(found) == 2:
+            break
+    return [found[excluded] for excluded in (True, False) if excluded in found]
 
 
 def exclusions_check(*, dataset: Dataset, inputs: list, release_rows=None) -> list[dict]:

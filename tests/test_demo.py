@@ -15,6 +15,7 @@ import governance.git
 from governance.git import git_run
 from governance.models import Dataset, DatasetRepository, InventoryImport, Release
 from optout.models import Exclusion, OptOutRequest, ReservedFile
+from releases.selectors import lookup_examples
 
 # The demo files requests whose mails leave on commit.
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -78,6 +79,11 @@ def test_demo_builds_real_repositories_and_inventories_and_can_run_twice(data_di
     release = Release.objects.filter(dataset__slug="the-stack-demo").order_by("-version").first()
     assert release.counts["repositories"] >= 4 and release.counts["namespaces"] == 2  # an owner's, an imported one
     assert Scan.objects.filter(status="failed").exists()  # for the maintainers' overview
+    # The home page offers two of its repositories to try the lookup with: one excluded, one not.
+    examples = lookup_examples()
+    assert [example.excluded for example in examples] == [True, False]
+    home = client.get("/").content.decode()
+    assert all(f"?q={example.canonical}" in home for example in examples)
     scans = Scan.objects.count()
 
     again = StringIO()

@@ -26,7 +26,7 @@ def test_home_page_lists_datasets_with_their_inventory_size(client, stack_invent
     page = client.get("/").content.decode()
     assert "Am I in the dataset?" in page
     assert "the-stack" in page and "empty-set" in page
-    assert '<td class="num">3</td>' in page
+    assert '<td class="num" data-label="Repositories">3</td>' in page
 
 
 def test_home_page_explains_what_to_do_when_there_is_no_dataset(client):

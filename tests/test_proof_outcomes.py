@@ -102,7 +102,7 @@ def test_every_unreadable_repository_gets_the_same_state_wording_and_schedule(
 
     page = client.get(f"/opt-out/r/{confirmation.status_token}/").content.decode()
     assert page.count("badge-pending") == len(cases) and "badge-unreachable" not in page
-    table = page[page.index('<table id="verifications">') : page.index("</table>")]
+    table = page[page.index('<table id="verifications"') : page.index("</table>")]
     for word in REVEALING:
         assert word not in table.lower(), word
     assert "Cause (maintainers only)" not in page

@@ -354,3 +354,10 @@ def test_one_figure_as_json_carries_its_dataset_and_the_moment_it_was_computed(c
     one = figure(client, "releases")
     assert one["dataset"] == "the-stack" and one["generated_at"] == report["generated_at"]
     assert {key: one[key] for key in report["figures"]["releases"]} == report["figures"]["releases"]
+
+
+def test_the_unscanned_repositories_are_a_line_under_the_license_chart_not_one_of_its_bars(client, history):
+    section = client.get("/transparency/").content.decode().split('id="license_mix"', 1)[1].split("</svg>", 1)[0]
+    bars = re.findall(r'<g class="chart-bar"><title>(.*?)</title>', section)
+    assert bars == ["Permissive: 2", "Copyleft: 1", "Proprietary: 0", "No license: 0", "Unknown: 0"]
+    assert re.search(r'<text class="chart-note"[^>]*>Not scanned yet: 1 repository</text>', section)
