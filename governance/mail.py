@@ -99,5 +99,6 @@ class EmlFileBackend(FileBackend):
         links = mail_links(message)
         line = f'Mail to {to} ("{" ".join(str(message.subject).split())}")'
         line += f": {' '.join(links)}" if links else f" written to {self.file_path}"
-        sys.stdout.write((line if settings.DEBUG else secrets_masked(line)) + "\n")
-        sys.stdout.flush()
+        # On stderr, beside the server's own lines: a command's stdout may be data (`--json`, the benches).
+        sys.stderr.write((line if settings.DEBUG else secrets_masked(line)) + "\n")
+        sys.stderr.flush()

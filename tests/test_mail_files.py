@@ -60,7 +60,7 @@ def test_each_mail_is_a_file_of_its_own_with_plain_utf8_parts(mail_dir, repo):
 
 def test_the_console_shows_the_links_of_a_mail_but_not_the_address(mail_dir, repo, capsys, caplog):
     submit(repo, "alice.liddell@example.org")
-    printed = capsys.readouterr().out
+    printed = capsys.readouterr().err
     [line] = [line for line in printed.splitlines() if line.startswith("Mail to ")]
     assert line.startswith('Mail to a…@example.org ("Confirm your opt-out request"): http://127.0.0.1:8000/opt-out/')
     [eml] = mail_dir.glob("*.eml")
@@ -71,7 +71,7 @@ def test_the_console_shows_the_links_of_a_mail_but_not_the_address(mail_dir, rep
 def test_the_links_of_a_mail_follow_the_public_base_url(mail_dir, repo, settings, capsys):
     settings.PUBLIC_BASE_URL = "http://127.0.0.1:8001"
     submit(repo)
-    assert "http://127.0.0.1:8001/opt-out/confirm/" in capsys.readouterr().out
+    assert "http://127.0.0.1:8001/opt-out/confirm/" in capsys.readouterr().err
 
 
 def test_long_links_are_never_wrapped_whichever_policy_a_backend_asks_for():
@@ -94,7 +94,7 @@ def test_an_address_on_the_console_keeps_its_first_letter_and_domain(address, sh
 def test_mails_sent_while_links_are_unprinted_are_written_but_not_announced(mail_dir, repo, capsys):
     with mail_links_unprinted():
         submit(repo)
-    assert "Mail to " not in capsys.readouterr().out and len(list(mail_dir.glob("*.eml"))) == 1
+    assert "Mail to " not in capsys.readouterr().err and len(list(mail_dir.glob("*.eml"))) == 1
 
 
 def test_the_confirmation_mail_as_the_smtp_backend_builds_it_keeps_its_link_whole(repo, settings):
@@ -108,5 +108,5 @@ def test_the_confirmation_mail_as_the_smtp_backend_builds_it_keeps_its_link_whol
 def test_without_debug_the_console_line_masks_the_private_link(mail_dir, repo, settings, capsys):
     settings.DEBUG = False  # a server whose console is a log
     submission = submit(repo)
-    printed = capsys.readouterr().out
+    printed = capsys.readouterr().err
     assert "http://127.0.0.1:8000/opt-out/confirm/…/" in printed and submission.confirm_token not in printed

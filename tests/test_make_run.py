@@ -55,7 +55,7 @@ def make_run(tmp_path):
             timeout=120,
         )
         assert completed.returncode == 0, completed.stderr
-        return completed.stdout
+        return completed.stdout + completed.stderr  # the console: mail lines go to stderr
 
     run.mail_dir = data_dir / "mail"
     return run
