@@ -2,6 +2,8 @@
 
 from dataclasses import dataclass
 
+from django.conf import settings
+from django.core.cache import cache
 from django.db.models import BooleanField, ExpressionWrapper, Q
 
 from governance.identity import (
@@ -87,6 +89,21 @@ class LookupExample:
 EXAMPLE_CANDIDATES = 20
 # Hosted repositories make better examples than paths on the portal's disk (the demo has both).
 LOCAL_LAST = ExpressionWrapper(Q(repository__canonical__startswith="file:"), output_field=BooleanField()).asc()
+
+
+def lookup_examples_cached() -> list[LookupExample]:
+    """The home page's examples as found at most TRANSPARENCY_CACHE_SECONDS ago: finding them sorts the inventory,
+    which a page every visitor opens should not do each time (the lookup itself always answers now)."""
+    if not settings.TRANSPARENCY_CACHE_SECONDS:
+        return lookup_examples()
+    examples = cache.get(LOOKUP_EXAMPLES_KEY)
+    if examples is None:
+        examples = lookup_examples()
+        cache.set(LOOKUP_EXAMPLES_KEY, examples, settings.TRANSPARENCY_CACHE_SECONDS)
+    return examples
+
+
+LOOKUP_EXAMPLES_KEY = "lookup-examples"
 
 
 def lookup_examples() -> list[LookupExample]:

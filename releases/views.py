@@ -11,7 +11,7 @@ from governance.selectors import dataset_list_with_counts
 from releases.reports.overview import review_overview
 from releases.reports.transparency import transparency_datasets, transparency_report_cached
 from releases.reports.transparency_charts import transparency_charts
-from releases.selectors import inventory_lookup, lookup_examples
+from releases.selectors import inventory_lookup, lookup_examples_cached
 
 # Either review permission opens the overview: it shows both queues, each linking to its own pages.
 REVIEW_PERMISSIONS = ("optout.review_optoutrequest", "audits.review_license")
@@ -42,7 +42,7 @@ def home(request):
             "query": shown,
             "lookup": lookup,
             "lookup_error": lookup_error,
-            "examples": lookup_examples(),
+            "examples": lookup_examples_cached(),
         },
     )
 

@@ -54,3 +54,14 @@ def test_only_what_exists_is_offered(client, dataset):
 
     assert [(example.canonical, example.excluded) for example in lookup_examples()] == [("github.com/acme/kept", False)]
     assert "(excluded)" not in client.get("/").content.decode()
+
+
+def test_the_examples_are_found_once_per_cache_period(client, dataset, settings, django_assert_num_queries):
+    settings.TRANSPARENCY_CACHE_SECONDS = 300
+    in_inventory(dataset, "github.com/acme/kept")
+    first = client.get("/").content.decode()
+    assert 'href="/?q=github.com/acme/kept"' in first
+
+    in_inventory(dataset, "github.com/aaa/newer")
+    with django_assert_num_queries(1):  # the datasets table; the examples come from the cache
+        assert client.get("/").content.decode().count("lookup-examples") == first.count("lookup-examples")
