@@ -2,9 +2,10 @@
 
 Arrow's `is_in` builds a hash set of its value set on every call; for ten million blob ids that costs
 seconds, so calling it per batch would dominate. Inside a dataset Scanner, a bound expression builds it
-once and probes it for every batch: the key columns of every batch are fed through one Scanner
-(`Scanner.from_batches`, single-threaded, so batches come out in the order they went in), and the
-verdicts are paired back with the batches they came from by row count.
+once and probes it for every batch: the lookup columns of every batch (the lower-cased repository, its
+owner, the blob id; derived once per batch, as the Scanner shares no work between expressions) are fed
+through one Scanner (`Scanner.from_batches`, single-threaded, so batches come out in the order they went
+in), and the verdicts are paired back with the batches they came from by row count.
 
 Repository values that look like The Stack v2's `repo_name` (`owner/name`, letters, digits, `._-`)
 are matched vectorised, lower-cased, against the release's github.com entries; any other value (URLs,
