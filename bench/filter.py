@@ -3,14 +3,17 @@
 Generates under --workdir (default /tmp/bench-filter) a shard of N rows in The Stack v2's schema (26 columns,
 repositories on a long tail, mixed-case `repo_name`, about 5% of rows from excluded repositories, 1% under
 excluded owners, 2% carrying an excluded blob in a fork) and a signed release of R repository rows (a tenth of
-them namespaces) and B blob ids, laid out as `exclusions pull` leaves it. Then, each in a process of its own
-(peak RSS measured per process, the release loaded from disk by each):
-(a) pyarrow alone: read_table, is_in(ascii_lower(repo_name)) | is_in(blob_id), filter, write_table: Arrow's own
-    speed with the whole shard in memory and no namespace rule (the limit; goal: exclusions ≤ 1.5× its time);
-(b) a plain Python loop over sets, batch by batch (what a pipeline author writes by hand), with all three rules;
-(c) `exclusions filter` (verification of the release included).
+them namespaces) and B blob ids, laid out as `exclusions pull` leaves it. Then, round after round (--runs; every
+engine once per round, in turn, each in a process of its own: peak RSS per engine, the release loaded by each):
+- arrow: pyarrow alone: read_table, is_in on the lower-cased repo_name, on its owner and on blob_id, filter,
+  write_table: Arrow's own speed with the whole shard in memory (the limit; goal: exclusions ≤ 1.2× its time);
+- python: a plain Python loop over sets, batch by batch (what a pipeline author writes by hand; goal: slower);
+- exclusions: `exclusions filter` on the shard (verification of the release included);
+- exclusions_jobs: `exclusions filter --jobs N` (--processes) on the shard cut into --shards files;
+- exclusions_baseline: `exclusions filter` from another code tree (--baseline-tree), for before/after figures.
+Every engine must keep the same rows: their count and a hash of the kept blob ids are compared.
 
-    .venv/bin/python bench/filter.py [--rows 10000000] [--repositories 1000000] [--blobs 10000000]
+    .venv/bin/python bench/filter.py [--rows 10000000] [--repositories 1000000] [--blobs 10000000] [--runs 3]
 """
 
 import argparse
@@ -18,6 +21,8 @@ import itertools
 import json
 import os
 import resource
+import shutil
+import statistics
 import subprocess
 import sys
 import time
@@ -155,21 +160,26 @@ def hex_ids(count: int):
     return pa.StringArray.from_buffers(count, offsets, pa.py_buffer(text.encode("ascii")))
 
 
-# --- the three contenders, each run in a child process: python bench/filter.py --run NAME WORKDIR --------------
+# --- the contenders, each run in a child process: python bench/filter.py --run NAME WORKDIR ---------------------
 
 
-def run_arrow(workdir: Path) -> dict:
+def run_arrow(workdir: Path, processes: int) -> dict:
     import pyarrow.compute as pc
     import pyarrow.parquet as pq
 
     release = workdir / "exclusions" / "releases" / "1"
     repositories = pq.read_table(release / "repositories.parquet", columns=["repository", "scope"])
+    github = len("github.com/")
     listed = repositories.filter(pc.equal(repositories["scope"], "repository"))["repository"]
-    github_paths = pc.utf8_slice_codeunits(listed, len("github.com/")).combine_chunks()
+    namespaces = repositories.filter(pc.equal(repositories["scope"], "namespace"))["repository"]
+    github_paths = pc.utf8_slice_codeunits(listed, github).combine_chunks()
+    owners = pc.utf8_slice_codeunits(namespaces, github).combine_chunks()
     blob_ids = pq.read_table(release / "blobs.parquet")["blob_id"].combine_chunks()
     table = pq.read_table(workdir / "shard.parquet")
+    low = pc.ascii_lower(table["repo_name"])
+    owner = pc.list_element(pc.split_pattern(low, "/", max_splits=1), 0)
     dropped = pc.or_(
-        pc.is_in(pc.ascii_lower(table["repo_name"]), value_set=github_paths),
+        pc.or_(pc.is_in(low, value_set=github_paths), pc.is_in(owner, value_set=owners)),
         pc.is_in(table["blob_id"], value_set=blob_ids),
     )
     kept = table.filter(pc.invert(dropped))
@@ -177,7 +187,7 @@ def run_arrow(workdir: Path) -> dict:
     return {"rows_kept": kept.num_rows}
 
 
-def run_python(workdir: Path) -> dict:
+def run_python(workdir: Path, processes: int) -> dict:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -202,40 +212,120 @@ def run_python(workdir: Path) -> dict:
     return {"rows_kept": kept_rows}
 
 
-def run_exclusions(workdir: Path) -> dict:
+def _exclusions(workdir: Path, inputs: list[Path], output: Path, *options: str) -> dict:
     from governance.client import cli
 
-    report = workdir / "report.json"
-    status = cli.main(
-        [
-            "filter",
-            str(workdir / "exclusions"),
-            str(workdir / "shard.parquet"),
-            "--output",
-            str(workdir / "out-exclusions.parquet"),
-            "--report",
-            str(report),
-        ]
-    )
+    report = workdir / f"report-{output.name}.json"
+    arguments = ["filter", str(workdir / "exclusions"), *map(str, inputs), "--output", str(output)]
+    status = cli.main([*arguments, "--report", str(report), *options])
     if status:
         raise SystemExit(status)
     result = json.loads(report.read_text())
-    return {"rows_kept": result["rows_kept"], "rows_dropped": result["rows_dropped"]}
+    return {"rows_kept": result["rows_kept"], "rows_dropped": result["rows_dropped"], "workers": result["workers"]}
 
 
-CONTENDERS = {"arrow": run_arrow, "python": run_python, "exclusions": run_exclusions}
+def run_exclusions(workdir: Path, processes: int) -> dict:
+    return _exclusions(workdir, [workdir / "shard.parquet"], workdir / "out-exclusions.parquet")
 
 
-def measure(name: str, workdir: Path) -> dict:
-    """Run one contender in a fresh process; its wall time, rows/s and peak RSS (of it and its children)."""
+def run_exclusions_jobs(workdir: Path, processes: int) -> dict:
+    shutil.rmtree(workdir / "out-jobs", ignore_errors=True)
+    inputs = sorted((workdir / "shards").glob("*.parquet"))
+    return _exclusions(workdir, inputs, workdir / "out-jobs", "--jobs", str(processes))
+
+
+CONTENDERS = {
+    "arrow": run_arrow,
+    "python": run_python,
+    "exclusions": run_exclusions,
+    "exclusions_jobs": run_exclusions_jobs,
+    "exclusions_baseline": run_exclusions,  # the same command, from the code tree given by --baseline-tree
+}
+OUTPUTS = {"arrow": "out-arrow.parquet", "python": "out-python.parquet", "exclusions": "out-exclusions.parquet"}
+
+
+def kept_fingerprint(workdir: Path, name: str) -> dict:
+    """Rows an engine kept and a sha256 of their blob ids in order: equal for engines that keep the same rows."""
+    import hashlib
+
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    if name == "exclusions_jobs":
+        files = sorted((workdir / "out-jobs").glob("*.parquet"))
+    else:
+        files = [workdir / OUTPUTS.get(name, "out-exclusions.parquet")]
+    digest, sizes, rows = hashlib.sha256(), hashlib.sha256(), 0
+    for path in files:
+        column = pq.read_table(path, columns=["blob_id"]).column(0)
+        for chunk in column.chunks:
+            chunk = chunk.fill_null("") if chunk.null_count else chunk
+            # The bytes of the values and their lengths: the ids in order, without a Python string per row.
+            lengths = pc.binary_length(chunk)
+            bounds = pa.Array.from_buffers(pa.int32(), len(chunk) + 1, [None, chunk.buffers()[1]], offset=chunk.offset)
+            digest.update(memoryview(chunk.buffers()[2])[bounds[0].as_py() : bounds[-1].as_py()])
+            sizes.update(memoryview(lengths.buffers()[1])[: 4 * len(lengths)])  # apart: chunks differ per engine
+            rows += len(chunk)
+    digest.update(sizes.digest())
+    return {"rows_kept": rows, "blob_ids_sha256": digest.hexdigest()[:16]}
+
+
+def split_shard(workdir: Path, pieces: int) -> None:
+    """The shard cut into `pieces` files by row groups, in order: the input of the --processes figure."""
+    import pyarrow.parquet as pq
+
+    folder = workdir / "shards"
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir()
+    source = pq.ParquetFile(workdir / "shard.parquet")
+    groups = source.metadata.num_row_groups
+    bounds = [round(groups * index / pieces) for index in range(pieces + 1)]
+    for index in range(pieces):
+        with pq.ParquetWriter(folder / f"part-{index:02d}.parquet", source.schema_arrow, compression="snappy") as out:
+            for group in range(bounds[index], bounds[index + 1]):
+                out.write_table(source.read_row_group(group))
+
+
+def measure(name: str, workdir: Path, arguments) -> dict:
+    """Run one contender in a fresh process; its wall time, peak RSS and the load average around it."""
+    command = [sys.executable, __file__, "--run", name, str(workdir), "--processes", str(arguments.processes)]
+    if name == "exclusions_baseline":
+        command += ["--code-root", str(arguments.baseline_tree)]
+    load_before = os.getloadavg()
     started = time.perf_counter()
-    done = subprocess.run(
-        [sys.executable, __file__, "--run", name, str(workdir)], capture_output=True, text=True, cwd=ROOT
-    )
+    done = subprocess.run(command, capture_output=True, text=True, cwd=ROOT)
     seconds = time.perf_counter() - started
     if done.returncode:
         raise SystemExit(f"{name} failed:\n{done.stderr[-3000:]}")
-    return {**json.loads(done.stdout.strip().splitlines()[-1]), "seconds": round(seconds, 2)}
+    outcome = json.loads(done.stdout.strip().splitlines()[-1])
+    fingerprint = kept_fingerprint(workdir, name)
+    if fingerprint["rows_kept"] != outcome["rows_kept"]:
+        raise SystemExit(f"{name}: says {outcome['rows_kept']} rows kept, its output holds {fingerprint['rows_kept']}")
+    return {
+        **outcome,
+        **fingerprint,
+        "seconds": round(seconds, 2),
+        "loadavg_before": [round(value, 2) for value in load_before],
+        "loadavg_after": [round(value, 2) for value in os.getloadavg()],
+    }
+
+
+def summary(runs: list[dict], rows: int) -> dict:
+    seconds = [run["seconds"] for run in runs]
+    peaks = [run["peak_rss_mb"] for run in runs]
+    median = statistics.median(seconds)
+    return {
+        "seconds_median": round(median, 2),
+        "seconds_min": min(seconds),
+        "seconds_max": max(seconds),
+        "rows_per_second_median": round(rows / median),
+        "peak_rss_mb_max": max(peaks),
+        "cpu_seconds_median": statistics.median(run["cpu_seconds"] for run in runs),
+        "rows_kept": runs[0]["rows_kept"],
+        "blob_ids_sha256": runs[0]["blob_ids_sha256"],
+        "runs": runs,
+    }
 
 
 def main() -> None:
@@ -245,29 +335,56 @@ def main() -> None:
     parser.add_argument("--blobs", type=int, default=10_000_000)
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/bench-filter"))
     parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--skip-python", action="store_true", help="leave out the plain Python loop (the slowest)")
+    parser.add_argument("--runs", type=int, default=3, help="rounds; each runs every engine once, in turn")
+    parser.add_argument("--processes", type=int, default=2, help="--jobs of the several-shards figure (default 2)")
+    parser.add_argument("--shards", type=int, default=4, help="files the shard is cut into for that figure")
+    parser.add_argument(
+        "--engines", default=",".join(DEFAULT_ENGINES), help="comma-separated, of: " + ", ".join(CONTENDERS)
+    )
+    parser.add_argument(
+        "--baseline-tree",
+        type=Path,
+        help="a code tree (e.g. `git archive` of an older commit) whose "
+        "`exclusions filter` runs as the engine exclusions_baseline",
+    )
+    parser.add_argument("--skip-python", action="store_true", help="leave out the plain Python loop")
     parser.add_argument("--reuse", action="store_true", help="keep the shard and release of an earlier run")
     parser.add_argument("--generate", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--run", nargs=2, metavar=("NAME", "WORKDIR"), help=argparse.SUPPRESS)
+    parser.add_argument("--code-root", type=Path, help=argparse.SUPPRESS)
     arguments = parser.parse_args()
     if arguments.run:
+        if arguments.code_root:
+            sys.path.insert(0, str(arguments.code_root.resolve()))
         name, workdir = arguments.run
-        outcome = CONTENDERS[name](Path(workdir))
+        outcome = CONTENDERS[name](Path(workdir), arguments.processes)
         # VmHWM, not ru_maxrss: Linux carries the parent's peak over into a child's ru_maxrss across exec.
         own = next(line for line in Path("/proc/self/status").read_text().splitlines() if line.startswith("VmHWM"))
-        workers = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss  # worker processes, if any
-        peak_kb = max(int(own.split()[1]), workers)
-        print(json.dumps({**outcome, "peak_rss_mb": round(peak_kb / 1024, 1)}))
+        workers = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024  # worker processes, if any
+        own_mb = int(own.split()[1]) / 1024
+        used = [resource.getrusage(who) for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)]
+        cpu = sum(usage.ru_utime + usage.ru_stime for usage in used)  # on a shared machine, steadier than wall time
+        peaks = {"peak_rss_mb": round(max(own_mb, workers), 1), "cpu_seconds": round(cpu, 2)}
+        if workers:  # a pool: every worker holds its own hash sets at once
+            peaks.update(peak_rss_mb_main=round(own_mb, 1), peak_rss_mb_per_worker=round(workers, 1))
+            peaks["peak_rss_mb"] = round(own_mb + workers * outcome.get("workers", 1), 1)
+        print(json.dumps({**outcome, **peaks}))
         return
     if arguments.generate:
         sizes = arguments.rows, arguments.repositories, arguments.blobs
         print(json.dumps(generate(arguments.workdir, *sizes, arguments.seed)))
         return
+    engines = [name for name in arguments.engines.split(",") if name]
+    unknown = sorted(set(engines) - set(CONTENDERS))
+    if unknown:
+        parser.error(f"unknown engines: {', '.join(unknown)}")
+    if arguments.skip_python and "python" in engines:
+        engines.remove("python")
+    if "exclusions_baseline" in engines and not arguments.baseline_tree:
+        parser.error("exclusions_baseline needs --baseline-tree")
     if arguments.reuse and (arguments.workdir / "shard.parquet").exists():
         data = {"reused": str(arguments.workdir)}
     else:
-        import shutil
-
         shutil.rmtree(arguments.workdir, ignore_errors=True)
         arguments.workdir.mkdir(parents=True)
         # In a child, so that this process stays small: the contenders are started from it.
@@ -275,34 +392,53 @@ def main() -> None:
         command += ["--seed", str(arguments.seed), "--rows", str(arguments.rows)]
         command += ["--repositories", str(arguments.repositories), "--blobs", str(arguments.blobs)]
         data = json.loads(subprocess.run(command, check=True, capture_output=True, text=True).stdout)
-    results = {}
-    for name in ("arrow", "exclusions") + (() if arguments.skip_python else ("python",)):
-        results[name] = measure(name, arguments.workdir)
-        results[name]["rows_per_second"] = round(arguments.rows / results[name]["seconds"])
-    exclusions, arrow = results["exclusions"], results["arrow"]
+    if "exclusions_jobs" in engines:
+        split_shard(arguments.workdir, arguments.shards)
+    runs: dict[str, list] = {name: [] for name in engines}
+    load_start = os.getloadavg()
+    for _round in range(arguments.runs):
+        for name in engines:  # interleaved: a busy spell of the shared machine falls on every engine alike
+            runs[name].append(measure(name, arguments.workdir, arguments))
+    results = {name: summary(runs[name], arguments.rows) for name in engines}
+    fingerprints = {(result["rows_kept"], result["blob_ids_sha256"]) for result in results.values()}
+    fingerprints |= {(run["rows_kept"], run["blob_ids_sha256"]) for name in engines for run in runs[name]}
+    median = {name: result["seconds_median"] for name, result in results.items()}
+    goals = {}
+    if "exclusions" in median and "arrow" in median:
+        ratio = median["exclusions"] / median["arrow"]
+        goals["exclusions_vs_arrow_time"] = {"median_ratio": round(ratio, 2), "goal": 1.2, "met": ratio <= 1.2}
+    if "exclusions" in median and "python" in median:
+        ratio = median["exclusions"] / median["python"]
+        goals["exclusions_vs_python_loop_time"] = {"median_ratio": round(ratio, 2), "goal": "< 1", "met": ratio < 1}
+    if "exclusions_jobs" in median and "exclusions" in median:
+        goals["exclusions_one_process_vs_jobs_time"] = round(median["exclusions"] / median["exclusions_jobs"], 2)
+    if "exclusions_baseline" in median and "exclusions" in median:
+        goals["exclusions_baseline_vs_exclusions_time"] = round(median["exclusions_baseline"] / median["exclusions"], 2)
     print(
         json.dumps(
             {
                 "rows": arguments.rows,
                 "repositories": arguments.repositories,
                 "blobs": arguments.blobs,
+                "runs": arguments.runs,
+                "processes": arguments.processes,
+                "shards_for_processes": arguments.shards,
+                "cpus": os.cpu_count(),
+                "loadavg_start": [round(value, 2) for value in load_start],
+                "loadavg_end": [round(value, 2) for value in os.getloadavg()],
                 "data": data,
-                "arrow_is_in_filter": arrow,
-                "exclusions_filter": exclusions,
-                "python_loop": results.get("python"),
-                "exclusions_vs_arrow_time": round(exclusions["seconds"] / arrow["seconds"], 2),
-                "goal_exclusions_vs_arrow_time": 1.5,
-                "python_vs_exclusions_time": round(results["python"]["seconds"] / exclusions["seconds"], 2)
-                if "python" in results
-                else None,
-                "same_rows_as_python_loop": results["python"]["rows_kept"] == exclusions["rows_kept"]
-                if "python" in results
-                else None,
+                "goals": goals,
+                "same_rows_everywhere": len(fingerprints) == 1,
+                "engines": results,
             },
             indent=2,
         )
     )
+    if len(fingerprints) != 1:
+        raise SystemExit("the engines kept different rows: " + repr(sorted(fingerprints)))
 
+
+DEFAULT_ENGINES = ("arrow", "python", "exclusions", "exclusions_jobs")
 
 if __name__ == "__main__":
     main()

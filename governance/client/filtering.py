@@ -2,9 +2,10 @@
 
 Arrow's `is_in` builds a hash set of its value set on every call; for ten million blob ids that costs
 seconds, so calling it per batch would dominate. Inside a dataset Scanner, a bound expression builds it
-once and probes it for every batch: the key columns of every batch are fed through one Scanner
-(`Scanner.from_batches`, single-threaded, so batches come out in the order they went in), and the
-verdicts are paired back with the batches they came from by row count.
+once and probes it for every batch: the lookup columns of every batch (the lower-cased repository, its
+owner, the blob id; derived once per batch, as the Scanner shares no work between expressions) are fed
+through one Scanner (`Scanner.from_batches`, single-threaded, so batches come out in the order they went
+in), and the verdicts are paired back with the batches they came from by row count.
 
 Repository values that look like The Stack v2's `repo_name` (`owner/name`, letters, digits, `._-`)
 are matched vectorised, lower-cased, against the release's github.com entries; any other value (URLs,
@@ -31,8 +32,9 @@ if TYPE_CHECKING:  # a release holds the lookups this module applies; release.py
 REASONS = ("repository", "namespace", "blob")
 
 KEY_SCHEMA = pa.schema([("repo", pa.string()), ("blob", pa.string())])
+LOOKUP_SCHEMA = pa.schema([("low", pa.string()), ("owner", pa.string()), ("blob", pa.string())])
 # An owner/name GitHub can have, typed as The Stack writes it. Anything else goes through identity parsing.
-_PLAIN_REPO_NAME = r"^(?P<owner>[a-z0-9_-]+)/(?P<name>[a-z0-9._-]+)$"
+_PLAIN_REPO_NAME = r"^[a-z0-9_-]+/[a-z0-9._-]+$"
 _NOT_OWNERS = pa.array(sorted(GITHUB_NOT_OWNERS))
 _SLOW_CACHE_LIMIT = 1_000_000
 READ_AHEAD_BATCHES = 6
@@ -66,56 +68,45 @@ class Matcher:
 
     def __init__(self, release: "Release", *, repositories: bool = True, blobs: bool = True):
         self.release = release
-        low = pc.ascii_lower(pc.field("repo"))
-        false = pc.scalar(False)
-        projection = {"plain": false, "repository": false, "namespace": false, "blob": false}
+        self.repositories = repositories
+        # Only set lookups go into the Scanner: it evaluates every expression on its own (no common
+        # subexpressions), so the lower-casing and the owner are derived once per batch by `_derived`.
+        projection = {}
         if repositories:
+            listed = release.github_paths("repository")
             owners = release.github_paths("namespace")
-            parts = pc.extract_regex(low, _PLAIN_REPO_NAME)
-            owner, name = pc.struct_field(parts, "owner"), pc.struct_field(parts, "name")
+            if len(listed):
+                projection["repository"] = pc.is_in(pc.field("low"), value_set=listed)
             if len(owners):
-                projection["namespace"] = pc.is_in(owner, value_set=owners)
-            # What identity reads differently takes the slow path, to be matched (or refused) as it does: names
-            # ending in ".git" (stripped), "." and "..", and owners that are GitHub pages or a local host.
-            plain = pc.and_kleene(
-                pc.is_valid(parts),
-                pc.invert(
-                    pc.or_kleene(
-                        pc.or_kleene(pc.ends_with(low, ".git"), pc.is_in(name, value_set=pa.array([".", ".."]))),
-                        pc.is_in(owner, value_set=_NOT_OWNERS),
-                    )
-                ),
-            )
-            projection["plain"] = pc.coalesce(plain, pc.scalar(True))  # null: no repository, nothing to parse
-            projection["repository"] = pc.is_in(low, value_set=release.github_paths("repository"))
-            projection["namespace"] = pc.and_kleene(projection["namespace"], projection["plain"])
-            projection["repository"] = pc.and_kleene(projection["repository"], projection["plain"])
+                projection["namespace"] = pc.is_in(pc.field("owner"), value_set=owners)
         if blobs and len(release.blob_ids):
             projection["blob"] = pc.is_in(pc.field("blob"), value_set=release.blob_ids)
-        self.projection = {name: pc.coalesce(expression, false) for name, expression in projection.items()}
-        self.repositories = repositories
+        self.projection = projection or {"nothing": pc.scalar(False)}  # a Scanner needs one column
         self._slow_cache: dict[str, str | None] = {}
 
     def verdicts(self, items: Iterable[tuple[object, pa.RecordBatch]]) -> Iterator[tuple[object, pa.Array, Counts]]:
         """For each (payload, keys) in order: (payload, keep mask, counts). `keys` holds `repo` and `blob` columns."""
         pending: deque = deque()
-        # The Scanner pulls `keys()` from a thread of its own and reads well ahead; each batch in flight holds
+        # The Scanner pulls `lookups()` from a thread of its own and reads well ahead; each batch in flight holds
         # its whole payload, so the reader waits for a free slot (never for long: a stall only costs memory).
         slots = threading.Semaphore(READ_AHEAD_BATCHES)
         finished = threading.Event()
 
-        def keys() -> Iterator[pa.RecordBatch]:
+        def lookups() -> Iterator[pa.RecordBatch]:
             for payload, key_batch in items:
                 waited = 0.0
                 while not slots.acquire(timeout=0.05) and waited < 1.0 and not finished.is_set():
                     waited += 0.05
-                pending.append((payload, key_batch))
-                if key_batch.num_rows:
-                    yield key_batch.select(["repo", "blob"])
+                if not key_batch.num_rows:
+                    pending.append((payload, key_batch, None))
+                    continue
+                lookup, plain = self._derived(key_batch)
+                pending.append((payload, key_batch, plain))
+                yield lookup
 
         scanner = ds.Scanner.from_batches(
-            keys(),
-            schema=KEY_SCHEMA,
+            lookups(),
+            schema=LOOKUP_SCHEMA,
             columns=self.projection,
             use_threads=False,
             batch_readahead=1,
@@ -128,40 +119,62 @@ class Matcher:
                 parts.append(batch)
                 buffered += batch.num_rows
                 while pending and pending[0][1].num_rows <= buffered:
-                    payload, key_batch = pending.popleft()
+                    payload, key_batch, plain = pending.popleft()
                     slots.release()
                     if not key_batch.num_rows:
                         yield payload, pa.array([], pa.bool_()), Counts()
                         continue
                     verdict, parts, buffered = _take_rows(parts, key_batch.num_rows, buffered)
-                    yield (payload, *self._decide(key_batch, verdict))
+                    yield (payload, *self._decide(key_batch, plain, verdict))
         finally:
             finished.set()
         while pending:  # empty batches (and, at worst, a scanner that lost rows: caught below)
-            payload, key_batch = pending.popleft()
+            payload, key_batch, _plain = pending.popleft()
             if key_batch.num_rows:
                 raise ClientError(f"internal error: {key_batch.num_rows} rows came back without a verdict")
             yield payload, pa.array([], pa.bool_()), Counts()
 
-    def _decide(self, key_batch: pa.RecordBatch, verdict: pa.Table) -> tuple[pa.Array, Counts]:
-        repository = _column(verdict, "repository")
-        namespace = _column(verdict, "namespace")
-        counts = Counts(rows_in=key_batch.num_rows)
+    def _derived(self, key_batch: pa.RecordBatch) -> tuple[pa.RecordBatch, pa.Array | None]:
+        # The lookup columns (lower-cased `owner/name`, its owner, the blob id) and which rows are plain `owner/name`
+        # values; everything else identity reads differently and takes the slow path, to be matched (or refused)
+        # as it does: names ending in ".git" (stripped), "." and "..", owners that are GitHub pages or a local host.
+        rows = key_batch.num_rows
+        blob = key_batch.column("blob")
+        if not self.repositories:
+            nothing = pa.nulls(rows, pa.string())
+            return pa.record_batch([nothing, nothing, blob], schema=LOOKUP_SCHEMA), None
+        low = pc.ascii_lower(key_batch.column("repo"))
+        owner = pc.list_element(pc.split_pattern(low, "/", max_splits=1), 0)
+        special = pc.or_kleene(
+            pc.or_kleene(pc.ends_with(low, ".git"), pc.ends_with(low, "/.")),
+            pc.or_kleene(pc.ends_with(low, "/.."), pc.is_in(owner, value_set=_NOT_OWNERS)),
+        )
+        plain = pc.and_(pc.match_substring_regex(low, _PLAIN_REPO_NAME), pc.invert(special))
+        return pa.record_batch([low, owner, blob], schema=LOOKUP_SCHEMA), pc.fill_null(plain, False)
+
+    def _decide(self, key_batch: pa.RecordBatch, plain: pa.Array | None, verdict: pa.Table) -> tuple[pa.Array, Counts]:
+        rows = key_batch.num_rows
+        counts = Counts(rows_in=rows)
+        blob = _column(verdict, "blob", rows)
         if self.repositories:
-            slow = pc.and_(pc.invert(_column(verdict, "plain")), pc.is_valid(key_batch.column("repo")))
+            # Set lookups answer for plain values only; `plain` is false where the repository is null.
+            repository = pc.and_(_column(verdict, "repository", rows), plain)
+            namespace = pc.and_(_column(verdict, "namespace", rows), plain)
+            slow = pc.and_(pc.invert(plain), pc.is_valid(key_batch.column("repo")))
             if pc.any(slow).as_py():
                 repository, namespace, counts.unreadable_repositories = self._slow_path(
                     key_batch.column("repo"), slow, repository, namespace
                 )
-        blob = _column(verdict, "blob")
-        by_repository = pc.or_(repository, namespace)
-        dropped = pc.or_(by_repository, blob)
-        counts.dropped["repository"] = _true_count(repository)
-        counts.dropped["namespace"] = _true_count(pc.and_(namespace, pc.invert(repository)))
-        counts.dropped["blob"] = _true_count(pc.and_(blob, pc.invert(by_repository)))
-        keep = pc.invert(dropped)
-        counts.rows_kept = counts.rows_in - sum(counts.dropped.values())
-        return keep, counts
+            by_repository = pc.or_(repository, namespace)
+            counts.dropped["repository"] = _true_count(repository)
+            counts.dropped["namespace"] = _true_count(pc.and_(namespace, pc.invert(repository)))
+            counts.dropped["blob"] = _true_count(pc.and_(blob, pc.invert(by_repository)))
+            dropped = pc.or_(by_repository, blob)
+        else:
+            counts.dropped["blob"] = _true_count(blob)
+            dropped = blob
+        counts.rows_kept = rows - sum(counts.dropped.values())
+        return pc.invert(dropped), counts
 
     def _slow_path(self, values: pa.Array, slow: pa.Array, repository: pa.Array, namespace: pa.Array):
         # Each distinct value is parsed once (and remembered); rows get their value's answer by index.
@@ -239,9 +252,13 @@ def _take_rows(parts: list[pa.RecordBatch], count: int, buffered: int):
     return taken, rest_batches, buffered - count
 
 
-def _column(verdict: pa.Table, name: str) -> pa.Array:
+def _column(verdict: pa.Table, name: str, rows: int) -> pa.Array:
+    # A rule the release lists nothing for has no lookup: no row matches it. Nulls (no value) match nothing.
+    if name not in verdict.column_names:
+        return pa.repeat(pa.scalar(False), rows)
     column = verdict.column(name)
-    return column.chunk(0) if column.num_chunks == 1 else column.combine_chunks()
+    column = column.chunk(0) if column.num_chunks == 1 else column.combine_chunks()
+    return pc.fill_null(column, False) if column.null_count else column
 
 
 def _true_count(mask: pa.Array) -> int:

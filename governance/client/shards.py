@@ -13,7 +13,7 @@ import itertools
 import multiprocessing
 import os
 import time
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -242,6 +242,10 @@ class _Writer:
         self.pending_bytes = 0
         self.parquet = None
         self.lines = None
+        # Encoding a row group is the longest step and runs on one core: it goes to a thread of its own (Arrow
+        # lets go of the GIL), while this thread filters the next row group. At most one is in flight.
+        self.encoder: ThreadPoolExecutor | None = None
+        self.encoding: Future | None = None
 
     @classmethod
     def open(cls, shard: Shard, repo_column, blob_column) -> "_Writer":
@@ -255,6 +259,7 @@ class _Writer:
                     codec = metadata.row_group(0).column(0).compression.lower() if metadata.num_row_groups else "zstd"
                 codec = codec if codec in ("snappy", "gzip", "brotli", "zstd", "lz4", "none") else "zstd"
                 writer.parquet = pq.ParquetWriter(temp, schema, compression=codec)
+                writer.encoder = ThreadPoolExecutor(max_workers=1, thread_name_prefix="parquet-writer")
             elif shard.compressed:
                 writer.lines = gzip.open(temp, "wb", compresslevel=6)  # noqa: SIM115 - closed by close() or abort()
             else:
@@ -282,18 +287,30 @@ class _Writer:
 
     def _flush(self) -> None:
         if self.pending:
-            self.parquet.write_table(pa.Table.from_batches(self.pending), row_group_size=1 << 26)
+            table = pa.Table.from_batches(self.pending)
+            self._encoded()
+            self.encoding = self.encoder.submit(self.parquet.write_table, table, row_group_size=1 << 26)
         self.pending, self.pending_bytes = [], 0
+
+    def _encoded(self) -> None:
+        # The row group in flight is written (its error, if any, raised here).
+        if self.encoding is not None:
+            encoding, self.encoding = self.encoding, None
+            encoding.result()
 
     def close(self) -> None:
         if self.parquet is not None:
             self._flush()
+            self._encoded()
+            self.encoder.shutdown()
             self.parquet.close()
         else:
             self.lines.close()
         os.replace(self.temp, self.shard.target)
 
     def abort(self) -> None:
+        if self.encoder is not None:
+            self.encoder.shutdown(wait=True)  # the row group in flight finishes before its file is closed
         for handle in (self.parquet, self.lines):
             try:
                 if handle is not None:
