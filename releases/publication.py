@@ -32,6 +32,7 @@ from governance.selectors import release_next_due
 from governance.signing import key_ensure, key_import, manifest_sign
 from optout.services import optout_requests_applied
 from releases.exclusions import excluded_blobs, exclusion_rows
+from releases.notifications import release_notifications_queue
 
 MANIFEST_FORMAT = 1
 
@@ -84,6 +85,8 @@ def release_publish(*, dataset_slug: str) -> Release:
         except BaseException:
             shutil.rmtree(partial, ignore_errors=True)
             raise
+    # Once the release is committed and its folder in place: the webhooks are told of a release they can fetch.
+    release_notifications_queue(release=release)
     return release
 
 

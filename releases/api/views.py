@@ -22,7 +22,8 @@ from governance.signing import public_keys
 from releases import publication
 from releases.api import serializers
 from releases.api.authentication import HasPipelineToken, token_covers
-from releases.selectors import exclusions_check
+from releases.notifications import WebhookRefused, webhook_delete, webhook_register
+from releases.selectors import exclusions_check, webhooks_of_token
 
 RELEASE_FILES = {"manifest.json", "repositories.jsonl", "repositories.parquet", "blobs.parquet", "changes.jsonl"}
 CONTENT_TYPES = {
@@ -40,6 +41,18 @@ WRITE_ERRORS = dict.fromkeys((400, 401, 403, 404, 413, 415, 429), serializers.Er
 class PayloadTooLarge(APIException):
     status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
     default_code = "too_large"
+
+
+class Refused(APIException):
+    """A 400 that keeps the domain's own code (`url_refused`, …)."""
+
+    status_code = status.HTTP_400_BAD_REQUEST
+    default_code = "invalid"
+
+
+class Conflict(APIException):
+    status_code = status.HTTP_409_CONFLICT
+    default_code = "conflict"
 
 
 class BoundedBodyMixin:
@@ -426,3 +439,56 @@ class Builds(PipelineView):
             "notes": report.notes,
         }
         return Response(serializers.BuildOutputSerializer(output).data, status=status.HTTP_201_CREATED)
+
+
+def _webhook_payload(webhook) -> dict:
+    # The secret is never part of an answer.
+    return {"id": webhook.pk, "url": webhook.url, "created_at": webhook.created_at}
+
+
+class Webhooks(PipelineView):
+    @extend_schema(
+        responses={200: serializers.WebhookPageSerializer, **READ_ERRORS, 403: serializers.ErrorSerializer},
+        operation_id="dataset_webhooks_list",
+        summary="This token's webhooks for the dataset (secrets are never shown); needs a pipeline token",
+    )
+    def get(self, request, slug):
+        dataset = _dataset_of_token(request, slug)
+        paginator = PageNumberPagination()
+        webhooks = paginator.paginate_queryset(webhooks_of_token(token=request.auth, dataset=dataset), request, self)
+        payload = [_webhook_payload(webhook) for webhook in webhooks]
+        return paginator.get_paginated_response(serializers.WebhookSerializer(payload, many=True).data)
+
+    @extend_schema(
+        request=serializers.WebhookInputSerializer,
+        responses={201: serializers.WebhookSerializer, **WRITE_ERRORS, 409: serializers.ErrorSerializer},
+        operation_id="dataset_webhooks_create",
+        summary="Register a webhook told of each new release, signed with its secret; needs a pipeline token",
+    )
+    def post(self, request, slug):
+        dataset = _dataset_of_token(request, slug)
+        body = serializers.WebhookInputSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        try:
+            webhook = webhook_register(
+                token=request.auth,
+                dataset=dataset,
+                url=body.validated_data["url"],
+                secret=body.validated_data["secret"],
+            )
+        except WebhookRefused as refused:
+            raise (Conflict if refused.conflict else Refused)(str(refused), code=refused.code) from None
+        return Response(serializers.WebhookSerializer(_webhook_payload(webhook)).data, status=status.HTTP_201_CREATED)
+
+
+class WebhookDetail(PipelineView):
+    @extend_schema(
+        responses={204: None, **READ_ERRORS, 403: serializers.ErrorSerializer},
+        operation_id="dataset_webhook_delete",
+        summary="Delete one of this token's webhooks (and its delivery log); needs a pipeline token",
+    )
+    def delete(self, request, slug, webhook_id):
+        dataset = _dataset_of_token(request, slug)
+        if not webhook_delete(token=request.auth, dataset=dataset, webhook_id=webhook_id):
+            raise NotFound(f"This token has no webhook {webhook_id} for {dataset.slug}.")
+        return Response(status=status.HTTP_204_NO_CONTENT)
