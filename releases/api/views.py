@@ -274,7 +274,7 @@ class ReleaseChanges(APIView):
         parameters=[OpenApiParameter("since", int, description="the release you have; default: the previous one")],
         responses={(200, "application/x-ndjson"): str, 304: None, **READ_ERRORS},
         operation_id="release_changes",
-        summary="Changes from release `since` to this one, as JSON lines with their version",
+        summary="Changes from release `since` to this one (repositories, then blobs), as JSON lines with their version",
     )
     def get(self, request, slug, version):
         dataset = _dataset(slug)
@@ -286,11 +286,15 @@ class ReleaseChanges(APIView):
             raise ParseError(f"since={raw_since!r} is not a release number.") from None
         if not 0 <= since < release.version:
             raise ParseError(f"since must be between 0 and {release.version - 1}.")
-        etag = f'"changes-{dataset.slug}-{since}-{release.version}-{release.manifest.get("signature", "")[:16]}"'
+        # "blobs": the answer carries blob changes, so a copy cached before they did is not revalidated as current.
+        etag = f'"changes-blobs-{dataset.slug}-{since}-{release.version}-{release.manifest.get("signature", "")[:16]}"'
         if _etag_matches(request, etag):
             return HttpResponse(status=304, headers={"ETag": etag})
-        releases = list(dataset.releases.filter(version__gt=since, version__lte=release.version).order_by("version"))
-        response = StreamingHttpResponse(publication.changes_since_lines(releases), content_type="application/x-ndjson")
+        releases = list(dataset.releases.filter(version__gte=since, version__lte=release.version).order_by("version"))
+        base = releases.pop(0) if releases and releases[0].version == since else None
+        response = StreamingHttpResponse(
+            publication.changes_since_lines(releases, base=base), content_type="application/x-ndjson"
+        )
         response["ETag"] = etag
         response["Cache-Control"] = IMMUTABLE if version != "latest" else "public, max-age=60"
         return response
