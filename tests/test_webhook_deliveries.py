@@ -176,3 +176,17 @@ def test_a_revoked_token_s_webhooks_are_told_nothing(dataset, webhook, receiver,
     token.save()
     release_publish(dataset_slug="the-stack")
     assert not WebhookDelivery.objects.exists() and receiver.requests == []
+
+
+def test_a_delivery_left_sending_by_a_lost_worker_is_taken_again_after_its_lease(dataset, webhook, receiver):
+    receiver.answers = [(500, {}), (200, {})]
+    release_publish(dataset_slug="the-stack")
+    delivery = WebhookDelivery.objects.get()
+    made_due(delivery)
+    now = timezone.now()
+    assert WebhookDelivery.claim(delivery.pk, now)  # a worker takes it…
+    assert not WebhookDelivery.claim(delivery.pk, now + timedelta(minutes=1))  # …and nobody else while it may run
+    WebhookDelivery.objects.filter(pk=delivery.pk).update(claimed_at=now - timedelta(minutes=10))  # it died
+    assert webhook_deliveries_sweep() == 1
+    delivery.refresh_from_db()
+    assert (delivery.state, delivery.attempts) == ("delivered", 3)

@@ -90,7 +90,14 @@ def test_a_bad_url_or_secret_is_a_400_that_says_why(client, pipeline, url, secre
 
 def test_a_private_address_or_plain_http_is_refused_unless_the_operator_allows_it(client, pipeline, settings):
     settings.REPOSITORY_FETCH_ALLOW = []
-    for url in ("https://127.0.0.1:9/x", "https://10.0.0.5/x", "https://localhost/x", "http://hooks.example.org/x"):
+    refused_urls = (
+        "https://127.0.0.1:9/x",
+        "https://10.0.0.5/x",
+        "https://[::ffff:10.0.0.5]/x",
+        "https://localhost/x",
+        "http://hooks.example.org/x",
+    )
+    for url in refused_urls:
         refused = register(client, pipeline, url=url)
         assert refused.status_code == 400 and refused.json()["code"] == "url_refused", url
     settings.REPOSITORY_FETCH_ALLOW = ["private", "http"]
