@@ -5,6 +5,7 @@ import hashlib
 import hmac
 import json
 import logging
+import ssl
 import time
 from datetime import timedelta
 from io import StringIO
@@ -20,7 +21,7 @@ from releases.models import MAX_ATTEMPTS, WebhookDelivery
 from releases.notifications import webhook_deliveries_sweep, webhook_delivery_attempt, webhook_register
 from releases.publication import release_publish
 from releases.reports.overview import review_overview
-from tests.webhook_helpers import receiver_running
+from tests.webhook_helpers import localhost_certificate, receiver_running
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -190,3 +191,35 @@ def test_a_delivery_left_sending_by_a_lost_worker_is_taken_again_after_its_lease
     assert webhook_deliveries_sweep() == 1
     delivery.refresh_from_db()
     assert (delivery.state, delivery.attempts) == ("delivered", 3)
+
+
+def test_the_connection_goes_to_the_address_checked_with_the_url_s_host_name(dataset, token, receiver, resolves):
+    # hooks.test exists only in this test's resolver: the request reaches the receiver only if the connection is
+    # made to the checked address itself, not to a second lookup of the name.
+    port = receiver.url.split(":")[2].split("/")[0]
+    resolver = resolves({"hooks.test": ["127.0.0.1"]})
+    webhook_register(token=token, dataset=dataset, url=f"http://hooks.test:{port}/hooks/release", secret=SECRET)
+    resolver.reset_mock()
+    release_publish(dataset_slug="the-stack")
+    (request,) = receiver.requests
+    assert request.headers["Host"] == f"hooks.test:{port}" and request.path == "/hooks/release"
+    assert resolver.call_count == 1 and WebhookDelivery.objects.get().state == "delivered"
+
+
+def test_an_https_receiver_is_called_with_its_certificate_checked_against_the_name(
+    dataset, token, tmp_path, monkeypatch
+):
+    certificate, key = localhost_certificate(tmp_path)
+    tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    tls.load_cert_chain(certificate, key)
+    with receiver_running(tls=tls) as receiver:
+        webhook_register(token=token, dataset=dataset, url=receiver.url, secret=SECRET)
+        monkeypatch.setenv("SSL_CERT_FILE", str(tmp_path / "elsewhere.pem"))  # the certificate is not trusted…
+        release_publish(dataset_slug="the-stack")
+        delivery = WebhookDelivery.objects.get()
+        assert receiver.requests == [] and "CERTIFICATE_VERIFY_FAILED" in delivery.last_error
+        monkeypatch.setenv("SSL_CERT_FILE", str(certificate))  # …and now it is
+        made_due(delivery)
+        webhook_deliveries_sweep()
+    delivery.refresh_from_db()
+    assert delivery.state == "delivered" and len(receiver.requests) == 1
