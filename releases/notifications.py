@@ -51,10 +51,10 @@ def webhook_register(*, token: PipelineToken, dataset: Dataset, url: str, secret
         raise WebhookRefused(
             f"secret: give {SECRET_MIN_CHARS} to {SECRET_MAX_CHARS} characters "
             "(e.g. python -c 'import secrets; print(secrets.token_hex(32))')",
-            code="invalid_secret",
+            code="invalid",
         )
     if len(url) > URL_MAX_CHARS:
-        raise WebhookRefused(f"url: at most {URL_MAX_CHARS:,} characters", code="invalid_url")
+        raise WebhookRefused(f"url: at most {URL_MAX_CHARS:,} characters", code="invalid")
     try:
         # Looked up once, within a few seconds; a name that does not resolve now is decided at each delivery.
         http_target_check(url, resolve=False, lookup_seconds=5.0)
