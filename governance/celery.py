@@ -77,6 +77,11 @@ app.conf.beat_schedule = {
         "task": "governance.tasks.releases_publish_due",
         "schedule": crontab(minute=7),
     },
+    "releases-webhook-deliveries-sweep": {
+        "task": "releases.tasks.webhook_deliveries_sweep",
+        "schedule": _every("WEBHOOK_SWEEP_SECONDS"),
+        "options": {"expires": _every("WEBHOOK_SWEEP_SECONDS").total_seconds()},
+    },
     "blob-listings-sweep": {
         "task": "governance.tasks.blob_listings_sweep",
         "schedule": crontab(minute="*/10"),

@@ -395,3 +395,55 @@ class _Target:
 def _protocol_options(scheme: str) -> tuple[str, ...]:
     # Only the protocol of this URL: a repository cannot move the fetch onto another one (file://, ext::).
     return ("-c", "protocol.allow=never", "-c", f"protocol.{scheme}.allow=always")
+
+
+@dataclass(frozen=True)
+class HttpTarget:
+    """An outbound http(s) URL that passed the policy, with the addresses it may be connected to."""
+
+    scheme: str
+    host: str
+    port: int
+    target: str  # the request target: path and query
+    addresses: tuple[Address, ...]  # empty when the name was not looked up (or not answered) at submission
+
+
+def http_target_check(url: str, *, resolve: bool = True, lookup_seconds: float = FETCH_LOOKUP_SECONDS) -> HttpTarget:
+    """Check an outbound http(s) URL a caller chose (a webhook) against the policy; FetchRefused with why if not.
+
+    Only https (plain http with `http`), no credentials in the URL, every address public (or `private` / a listed
+    host). With `resolve` a name that cannot be looked up is refused (GitUnreachable); without, a lookup that fails
+    is left for the call itself to decide, as a submission is.
+    """
+    remote = _split(url)
+    target = _Target.of(remote)
+    allowed = allowed_words()
+    if target.scheme not in ("https", "http"):
+        raise FetchRefused(f"{target.shown} cannot be called: only https:// URLs can")
+    if target.scheme == "http" and ALLOW_HTTP not in allowed:
+        raise FetchRefused(f"{target.shown} uses plain http, which this portal does not call: use an https:// URL")
+    if remote.username or remote.password:
+        raise FetchRefused(f"{target.shown} holds credentials: leave them out of the URL")
+    if not target.host:
+        raise FetchRefused(f"{target.shown} names no host")
+    liftable = ALLOW_PRIVATE in allowed or target.host in listed_hosts()
+    if not liftable and (target.host == "localhost" or target.host.endswith(".localhost")):
+        raise FetchRefused(f"{target.shown} names this server: only public hosts can be called")
+    addresses: list[Address] = []
+    if target.literal is not None:
+        addresses = [target.literal]
+    else:
+        try:
+            addresses = _lookups.submit(addresses_resolved, target.host, target.port).result(lookup_seconds)
+        except (OSError, UnicodeError):  # TimeoutError included
+            if resolve:
+                raise GitUnreachable(f"the host of {target.shown} could not be resolved") from None
+    for address in addresses:
+        problem = address_problem(address)
+        if problem is not None and not (problem[1] and liftable):
+            # As for fetches, the kind of address is named only for an IP literal, not for a host name.
+            if target.literal is not None:
+                raise FetchRefused(f"{target.shown} names {problem[0]}: only public hosts can be called")
+            raise FetchRefused(f"{target.shown} is not on a public address: only public hosts can be called")
+    request_target = (remote.path or "/") + (f"?{remote.query}" if remote.query else "")
+    return HttpTarget(target.scheme, target.host, target.port, request_target, tuple(addresses))

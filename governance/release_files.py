@@ -8,6 +8,7 @@ without loading either. Pure Python + pyarrow, so the pipeline client can import
 """
 
 import hashlib
+import heapq
 import json
 import os
 from collections.abc import Iterable, Iterator
@@ -168,6 +169,72 @@ def blobs_read(path: Path) -> Iterator[str]:
     with pq.ParquetFile(path) as parquet:
         for batch in parquet.iter_batches(batch_size=BATCH_ROWS, columns=BLOBS_SCHEMA.names):
             yield from batch.column(0).to_pylist()
+
+
+def blob_rows_read(path: Path) -> Iterator[tuple[str, str | None, str | None]]:
+    """Yield the (blob_id, reason, path) rows of a blobs.parquet in file (ascending) order."""
+    with pq.ParquetFile(path) as parquet:
+        for batch in parquet.iter_batches(batch_size=BATCH_ROWS, columns=BLOBS_SCHEMA.names):
+            yield from zip(*(column.to_pylist() for column in batch.columns), strict=True)
+
+
+def blob_changes_diff(
+    previous: Iterable[tuple[str, str | None, str | None]], current: Iterable[tuple[str, str | None, str | None]]
+) -> Iterator[dict]:
+    """Yield the blob changes (`"kind": "blob"`) that turn the previous release's blob rows into the current ones.
+
+    Rows in ascending blob id order, as blobs.parquet holds them. A blob whose reason or path changed is a remove
+    and then an add, as for repositories; an add carries the row (`reason` and `path` null for the blobs of
+    excluded repositories), a remove only the id.
+    """
+    old_rows, new_rows = iter(previous), iter(current)
+    old, new = next(old_rows, None), next(new_rows, None)
+    while old is not None or new is not None:
+        if new is None or (old is not None and old[0] < new[0]):
+            yield {"op": "remove", "kind": "blob", "blob_id": old[0]}
+            old = next(old_rows, None)
+        elif old is None or new[0] < old[0]:
+            yield {"op": "add", "kind": "blob", "blob_id": new[0], "reason": new[1], "path": new[2]}
+            new = next(new_rows, None)
+        else:
+            if old != new:
+                yield {"op": "remove", "kind": "blob", "blob_id": old[0]}
+                yield {"op": "add", "kind": "blob", "blob_id": new[0], "reason": new[1], "path": new[2]}
+            old, new = next(old_rows, None), next(new_rows, None)
+
+
+def blob_changes_apply(
+    rows: Iterable[tuple[str, str | None, str | None]], changes: Iterable[dict]
+) -> Iterator[tuple[str, str | None, str | None]]:
+    """Release N's blob rows from release N-1's (sorted) rows and N's blob changes, streamed in the same order."""
+    removals, additions = set(), {}
+    for change in changes:
+        if change["op"] == "remove":
+            removals.add(change["blob_id"])
+        elif change["op"] == "add":
+            additions[change["blob_id"]] = (change["blob_id"], change.get("reason"), change.get("path"))
+        else:
+            raise ValueError(f"unknown change op {change['op']!r}")
+
+    def kept():
+        for row in rows:
+            if row[0] in removals:
+                removals.discard(row[0])
+            elif row[0] in additions:
+                raise ValueError(f"the changes add blob {row[0]}, which the older release already holds")
+            else:
+                yield row
+        if removals:
+            raise ValueError(f"the changes remove blob {min(removals)}, which the older release does not hold")
+
+    added = sorted(additions.values(), key=lambda row: row[0])
+    return heapq.merge(kept(), added, key=lambda row: row[0])
+
+
+def blob_rows_writable(rows: Iterable[tuple[str, str | None, str | None]]) -> Iterator[str | ExcludedBlob]:
+    """(blob_id, reason, path) rows as blobs_write takes them: a plain id for the blob of an excluded repository."""
+    for blob_id, reason, path in rows:
+        yield blob_id if reason is None and path is None else ExcludedBlob(blob_id, reason, path)
 
 
 def changes_diff(previous: Iterable[ExcludedRow], current: Iterable[ExcludedRow]) -> Iterator[dict]:

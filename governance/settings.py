@@ -352,6 +352,9 @@ AUDITS_PRELOAD_INDEX = env_bool("AUDITS_PRELOAD_INDEX", default=True)
 INVENTORY_IMPORT_STALL_SECONDS = env_int("INVENTORY_IMPORT_STALL_SECONDS", 60, minimum=4)
 INVENTORY_SWEEP_SECONDS = env_int("INVENTORY_SWEEP_SECONDS", 30, minimum=1)
 
+# Release notifications (webhooks): the sweep that sends due deliveries and retries runs this often.
+WEBHOOK_SWEEP_SECONDS = env_int("WEBHOOK_SWEEP_SECONDS", 30, minimum=1)
+
 # The public transparency report is computed at most once per this many seconds per dataset (in the shared cache
 # above): at a million exclusions a computation takes seconds of database time.
 TRANSPARENCY_CACHE_SECONDS = env_int("TRANSPARENCY_CACHE_SECONDS", 300, minimum=0)

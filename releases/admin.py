@@ -3,6 +3,7 @@ from django.db.models import Count
 
 from audits.services import dataset_policy_changed
 from governance.models import Dataset
+from releases.models import Webhook, WebhookDelivery
 
 
 # Registered here, on the floor that may call the audits app: saving a new policy reclassifies stored verdicts.
@@ -25,3 +26,56 @@ class DatasetAdmin(admin.ModelAdmin):
             # A new policy applies to the stored verdicts at once, without rescanning anything.
             reclassified = dataset_policy_changed(dataset=obj)
             messages.info(request, f"Policy changed: {reclassified:,} stored verdict(s) reclassified.")
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """A log to read: rows are made by the API and the workers only."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Webhook)
+class WebhookAdmin(ReadOnlyAdmin):
+    # `secret` is in no list, field or search: it signs deliveries and is never shown.
+    list_display = ["url", "dataset", "token", "created_at"]
+    list_filter = ["dataset"]
+    search_fields = ["url"]
+    list_select_related = ["dataset", "token"]
+    fields = readonly_fields = ["dataset", "token", "url", "created_at"]
+
+
+@admin.register(WebhookDelivery)
+class WebhookDeliveryAdmin(ReadOnlyAdmin):
+    list_display = [
+        "release",
+        "webhook_url",
+        "state",
+        "attempts",
+        "last_status_code",
+        "last_error",
+        "next_attempt_at",
+        "created_at",
+        "finished_at",
+    ]
+    list_filter = ["state", "release__dataset"]
+    list_select_related = ["release__dataset", "webhook"]
+    fields = readonly_fields = [
+        "release",
+        "webhook",
+        "state",
+        "attempts",
+        "next_attempt_at",
+        "claimed_at",
+        "last_status_code",
+        "last_error",
+        "created_at",
+        "finished_at",
+    ]
+
+    @admin.display(description="webhook", ordering="webhook__url")
+    def webhook_url(self, delivery):
+        return delivery.webhook.url

@@ -20,6 +20,9 @@ from django.utils import timezone
 from governance.exceptions import GovernanceError
 from governance.models import BuildReport, Dataset, PipelineToken, Release
 from governance.release_files import (
+    BLOBS_PARQUET,
+    blob_changes_diff,
+    blob_rows_read,
     blobs_write,
     changes_diff,
     changes_read,
@@ -32,6 +35,7 @@ from governance.selectors import release_next_due
 from governance.signing import key_ensure, key_import, manifest_sign
 from optout.services import optout_requests_applied
 from releases.exclusions import excluded_blobs, exclusion_rows
+from releases.notifications import release_notifications_queue
 
 MANIFEST_FORMAT = 1
 
@@ -84,6 +88,8 @@ def release_publish(*, dataset_slug: str) -> Release:
         except BaseException:
             shutil.rmtree(partial, ignore_errors=True)
             raise
+    # Once the release is committed and its folder in place: the webhooks are told of a release they can fetch.
+    release_notifications_queue(release=release)
     return release
 
 
@@ -149,11 +155,25 @@ def releases_due() -> list[str]:
     return due
 
 
-def changes_since_lines(releases: list[Release]) -> Iterator[bytes]:
-    """The changes of consecutive releases joined, each line tagged with the release it belongs to."""
+def changes_since_lines(releases: list[Release], *, base: Release | None) -> Iterator[bytes]:
+    """The changes of consecutive releases joined, each line tagged with the release it belongs to.
+
+    For each release: its repository changes (changes.jsonl), then its blob changes (`"kind": "blob"`), computed
+    from its blobs.parquet and the previous release's (`base` for the first; None: against an empty list).
+    """
+    previous = base
     for release in releases:
         for change in changes_read(release_folder(release) / "changes.jsonl"):
             yield (json.dumps({"version": release.version, **change}, ensure_ascii=False) + "\n").encode()
+        old_blobs = _blob_rows(previous)
+        for change in blob_changes_diff(old_blobs, _blob_rows(release)):
+            yield (json.dumps({"version": release.version, **change}, ensure_ascii=False) + "\n").encode()
+        previous = release
+
+
+def _blob_rows(release: Release | None):
+    path = release_folder(release) / BLOBS_PARQUET if release is not None else None
+    return blob_rows_read(path) if path is not None and path.exists() else iter(())
 
 
 def release_lookup(release: Release):

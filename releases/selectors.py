@@ -13,8 +13,9 @@ from governance.identity import (
     parse_namespace,
     parse_repository,
 )
-from governance.models import Dataset, DatasetRepository
+from governance.models import Dataset, DatasetRepository, PipelineToken
 from releases.exclusions import excluded_repository_ids, exclusion_reasons_among
+from releases.models import Webhook
 
 
 @dataclass(frozen=True)
@@ -195,3 +196,8 @@ def exclusions_check(*, dataset: Dataset, inputs: list, release_rows=None) -> li
         else:
             append({"input": item, "repository": canonical, "excluded": False, "reasons": []})
     return results
+
+
+def webhooks_of_token(*, token: PipelineToken, dataset: Dataset):
+    """The webhooks `token` registered for `dataset`, newest first (another token's are never among them)."""
+    return Webhook.objects.filter(token=token, dataset=dataset).order_by("-created_at", "-pk")

@@ -10,7 +10,12 @@ import pytest
 
 from governance.celery import app as celery_app
 
-SWEEPS = ["optout-verification-sweep", "audits-scans-sweep", "inventory-import-sweep"]
+SWEEPS = [
+    "optout-verification-sweep",
+    "audits-scans-sweep",
+    "inventory-import-sweep",
+    "releases-webhook-deliveries-sweep",
+]
 
 
 @pytest.mark.parametrize("name", SWEEPS)

@@ -37,6 +37,8 @@ URLS = {
     ("api-dataset-check", ("d",)): "/api/v1/datasets/d/check/",
     ("api-dataset-inventory", ("d",)): "/api/v1/datasets/d/inventory/",
     ("api-dataset-builds", ("d",)): "/api/v1/datasets/d/builds/",
+    ("api-dataset-webhooks", ("d",)): "/api/v1/datasets/d/webhooks/",
+    ("api-dataset-webhook", ("d", 7)): "/api/v1/datasets/d/webhooks/7/",
     ("api-compat-query-urls", ()): "/api/v2/query/urls/",
 }
 
@@ -47,6 +49,8 @@ TASKS = {
     "governance.tasks.blob_listings_sweep",
     "governance.tasks.releases_publish_due",
     "governance.tasks.release_publish_task",
+    "releases.tasks.webhook_delivery_task",
+    "releases.tasks.webhook_deliveries_sweep",
     "optout.tasks.optout_request_verify_task",
     "optout.tasks.verification_check_task",
     "optout.tasks.optout_request_reinclusion_task",

@@ -5,10 +5,10 @@ Order of trust: the manifest is fetched first and its Ed25519 signature checked 
 trusted and recorded. Only then are files fetched, and only files whose size and sha256 match the
 signed manifest reach the staging folder, which becomes DIR/releases/<N> by one rename.
 
-Changes only: when DIR holds an older release M, the repository files of N are rebuilt from M's rows
-and `changes/?since=M` with the portal's own writer, and kept only if their sha256 is the one N's
-signed manifest lists (the bytes match when client and portal run the same pyarrow); files that are
-byte-identical to one already in DIR are copied; everything else is downloaded.
+Changes only: when DIR holds an older release M, the repository files and blobs.parquet of N are rebuilt
+from M's rows and `changes/?since=M` (repository and blob changes) with the portal's own writers, and kept
+only if their sha256 is the one N's signed manifest lists (the bytes match when client and portal run the
+same pyarrow); files that are byte-identical to one already in DIR are copied; everything else is downloaded.
 """
 
 import base64
@@ -28,9 +28,20 @@ from governance.client.portal import MANIFEST_MAX_BYTES, Portal
 from governance.client.progress import Progress
 from governance.client.store import Store
 from governance.client.verify import release_folder_verify
-from governance.release_files import ExcludedRow, repositories_read, repositories_write
+from governance.release_files import (
+    BLOBS_PARQUET,
+    REPOSITORIES_JSONL,
+    REPOSITORIES_PARQUET,
+    ExcludedRow,
+    blob_changes_apply,
+    blob_rows_read,
+    blob_rows_writable,
+    blobs_write,
+    repositories_read,
+    repositories_write,
+)
 
-REBUILDABLE = ("repositories.jsonl", "repositories.parquet")
+REBUILDABLE = (REPOSITORIES_JSONL, REPOSITORIES_PARQUET, BLOBS_PARQUET)
 
 
 @dataclass
@@ -177,14 +188,22 @@ def _rebuild_from_changes(portal, store, base, version, manifest, needed, stagin
     rebuild = staging / ".rebuild"
     shutil.rmtree(rebuild, ignore_errors=True)
     rebuild.mkdir()
+    wanted = {info["name"] for info in needed}
     try:
-        changes = defaultdict(list)
+        changes, blob_changes = defaultdict(list), defaultdict(list)
         for change in portal.changes(version, base):
-            changes[change.pop("version", None)].append(change)
-        rows = repositories_read(store.release_folder(base) / "repositories.parquet")
-        for number in range(base + 1, version + 1):
-            rows = _changes_apply(rows, changes.get(number, []))
-        repositories_write(rows, rebuild)
+            number = change.pop("version", None)
+            (blob_changes if change.get("kind") == "blob" else changes)[number].append(change)
+        if wanted & {REPOSITORIES_JSONL, REPOSITORIES_PARQUET}:
+            rows = repositories_read(store.release_folder(base) / REPOSITORIES_PARQUET)
+            for number in range(base + 1, version + 1):
+                rows = _changes_apply(rows, changes.get(number, []))
+            repositories_write(rows, rebuild)
+        if BLOBS_PARQUET in wanted:
+            blobs = blob_rows_read(store.release_folder(base) / BLOBS_PARQUET)
+            for number in range(base + 1, version + 1):
+                blobs = blob_changes_apply(blobs, blob_changes.get(number, []))
+            blobs_write(blob_rows_writable(blobs), rebuild)
     except (ClientError, ValueError, KeyError, TypeError, OSError) as problem:
         log(f"could not rebuild release {version} from release {base} and its changes ({problem}); downloading")
         shutil.rmtree(rebuild, ignore_errors=True)
@@ -192,6 +211,7 @@ def _rebuild_from_changes(portal, store, base, version, manifest, needed, stagin
     remaining = []
     for info in needed:
         built = rebuild / info["name"]
+        # Kept only when byte-identical to the published file; otherwise (another pyarrow) that file is downloaded.
         if info["name"] in REBUILDABLE and file_matches(built, info):
             os.replace(built, staging / info["name"])
             result.files[info["name"]] = "rebuilt"

@@ -119,3 +119,24 @@ class DatasetPageSerializer(PageSerializer):
 
 class ReleasePageSerializer(PageSerializer):
     results = ReleaseSerializer(many=True)
+
+
+class WebhookInputSerializer(serializers.Serializer):
+    url = serializers.CharField(max_length=2000, help_text="https:// URL the portal POSTs each new release to")
+    secret = serializers.CharField(
+        min_length=16,
+        max_length=200,
+        write_only=True,
+        trim_whitespace=False,
+        help_text="16 to 200 characters; signs every delivery (X-Signature-256); never shown again",
+    )
+
+
+class WebhookSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    url = serializers.CharField()
+    created_at = serializers.DateTimeField()
+
+
+class WebhookPageSerializer(PageSerializer):
+    results = WebhookSerializer(many=True)

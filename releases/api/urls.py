@@ -30,5 +30,11 @@ urlpatterns = [
     path("api/v1/datasets/<str:slug>/check/", views.Check.as_view(), name="api-dataset-check"),
     path("api/v1/datasets/<str:slug>/inventory/", views.Inventory.as_view(), name="api-dataset-inventory"),
     path("api/v1/datasets/<str:slug>/builds/", views.Builds.as_view(), name="api-dataset-builds"),
+    path("api/v1/datasets/<str:slug>/webhooks/", views.Webhooks.as_view(), name="api-dataset-webhooks"),
+    path(
+        "api/v1/datasets/<str:slug>/webhooks/<int:webhook_id>/",
+        views.WebhookDetail.as_view(),
+        name="api-dataset-webhook",
+    ),
     path("api/v2/query/urls/", compat.QueryUrls.as_view(), name="api-compat-query-urls"),
 ]

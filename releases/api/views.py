@@ -22,7 +22,8 @@ from governance.signing import public_keys
 from releases import publication
 from releases.api import serializers
 from releases.api.authentication import HasPipelineToken, token_covers
-from releases.selectors import exclusions_check
+from releases.notifications import WebhookRefused, webhook_delete, webhook_register
+from releases.selectors import exclusions_check, webhooks_of_token
 
 RELEASE_FILES = {"manifest.json", "repositories.jsonl", "repositories.parquet", "blobs.parquet", "changes.jsonl"}
 CONTENT_TYPES = {
@@ -40,6 +41,18 @@ WRITE_ERRORS = dict.fromkeys((400, 401, 403, 404, 413, 415, 429), serializers.Er
 class PayloadTooLarge(APIException):
     status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
     default_code = "too_large"
+
+
+class Refused(APIException):
+    """A 400 that keeps the domain's own code (`url_refused`, …)."""
+
+    status_code = status.HTTP_400_BAD_REQUEST
+    default_code = "invalid"
+
+
+class Conflict(APIException):
+    status_code = status.HTTP_409_CONFLICT
+    default_code = "conflict"
 
 
 class BoundedBodyMixin:
@@ -261,7 +274,7 @@ class ReleaseChanges(APIView):
         parameters=[OpenApiParameter("since", int, description="the release you have; default: the previous one")],
         responses={(200, "application/x-ndjson"): str, 304: None, **READ_ERRORS},
         operation_id="release_changes",
-        summary="Changes from release `since` to this one, as JSON lines with their version",
+        summary="Changes from release `since` to this one (repositories, then blobs), as JSON lines with their version",
     )
     def get(self, request, slug, version):
         dataset = _dataset(slug)
@@ -273,11 +286,15 @@ class ReleaseChanges(APIView):
             raise ParseError(f"since={raw_since!r} is not a release number.") from None
         if not 0 <= since < release.version:
             raise ParseError(f"since must be between 0 and {release.version - 1}.")
-        etag = f'"changes-{dataset.slug}-{since}-{release.version}-{release.manifest.get("signature", "")[:16]}"'
+        # "blobs": the answer carries blob changes, so a copy cached before they did is not revalidated as current.
+        etag = f'"changes-blobs-{dataset.slug}-{since}-{release.version}-{release.manifest.get("signature", "")[:16]}"'
         if _etag_matches(request, etag):
             return HttpResponse(status=304, headers={"ETag": etag})
-        releases = list(dataset.releases.filter(version__gt=since, version__lte=release.version).order_by("version"))
-        response = StreamingHttpResponse(publication.changes_since_lines(releases), content_type="application/x-ndjson")
+        releases = list(dataset.releases.filter(version__gte=since, version__lte=release.version).order_by("version"))
+        base = releases.pop(0) if releases and releases[0].version == since else None
+        response = StreamingHttpResponse(
+            publication.changes_since_lines(releases, base=base), content_type="application/x-ndjson"
+        )
         response["ETag"] = etag
         response["Cache-Control"] = IMMUTABLE if version != "latest" else "public, max-age=60"
         return response
@@ -426,3 +443,56 @@ class Builds(PipelineView):
             "notes": report.notes,
         }
         return Response(serializers.BuildOutputSerializer(output).data, status=status.HTTP_201_CREATED)
+
+
+def _webhook_payload(webhook) -> dict:
+    # The secret is never part of an answer.
+    return {"id": webhook.pk, "url": webhook.url, "created_at": webhook.created_at}
+
+
+class Webhooks(PipelineView):
+    @extend_schema(
+        responses={200: serializers.WebhookPageSerializer, **READ_ERRORS, 403: serializers.ErrorSerializer},
+        operation_id="dataset_webhooks_list",
+        summary="This token's webhooks for the dataset (secrets are never shown); needs a pipeline token",
+    )
+    def get(self, request, slug):
+        dataset = _dataset_of_token(request, slug)
+        paginator = PageNumberPagination()
+        webhooks = paginator.paginate_queryset(webhooks_of_token(token=request.auth, dataset=dataset), request, self)
+        payload = [_webhook_payload(webhook) for webhook in webhooks]
+        return paginator.get_paginated_response(serializers.WebhookSerializer(payload, many=True).data)
+
+    @extend_schema(
+        request=serializers.WebhookInputSerializer,
+        responses={201: serializers.WebhookSerializer, **WRITE_ERRORS, 409: serializers.ErrorSerializer},
+        operation_id="dataset_webhooks_create",
+        summary="Register a webhook told of each new release, signed with its secret; needs a pipeline token",
+    )
+    def post(self, request, slug):
+        dataset = _dataset_of_token(request, slug)
+        body = serializers.WebhookInputSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        try:
+            webhook = webhook_register(
+                token=request.auth,
+                dataset=dataset,
+                url=body.validated_data["url"],
+                secret=body.validated_data["secret"],
+            )
+        except WebhookRefused as refused:
+            raise (Conflict if refused.conflict else Refused)(str(refused), code=refused.code) from None
+        return Response(serializers.WebhookSerializer(_webhook_payload(webhook)).data, status=status.HTTP_201_CREATED)
+
+
+class WebhookDetail(PipelineView):
+    @extend_schema(
+        responses={204: None, **READ_ERRORS, 403: serializers.ErrorSerializer},
+        operation_id="dataset_webhook_delete",
+        summary="Delete one of this token's webhooks (and its delivery log); needs a pipeline token",
+    )
+    def delete(self, request, slug, webhook_id):
+        dataset = _dataset_of_token(request, slug)
+        if not webhook_delete(token=request.auth, dataset=dataset, webhook_id=webhook_id):
+            raise NotFound(f"This token has no webhook {webhook_id} for {dataset.slug}.")
+        return Response(status=status.HTTP_204_NO_CONTENT)

@@ -3,6 +3,7 @@
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.db.models import F, Q
@@ -17,6 +18,7 @@ from governance.health import broker_queue_length
 from governance.models import BlobListing, BuildReport, Dataset, InventoryImport, JobStatus, Release
 from optout.models import Exclusion, OptOutRequest, RequestEvent, Verification
 from optout.selectors import review_queue
+from releases.models import WebhookDelivery
 
 OLDEST_SHOWN = 5
 ACTIVITY_SHOWN = 20
@@ -227,6 +229,19 @@ def _failed_jobs(now: datetime) -> list[Job]:
         for listing in BlobListing.objects.filter(status=JobStatus.FAILED, updated_at__gte=since).select_related(
             "repository"
         )
+    ]
+    jobs += [
+        Job(
+            kind="webhook_delivery",
+            # The host only: a webhook URL may carry a credential in its path.
+            label=f"Notification of {delivery.release} to {urlsplit(delivery.webhook.url).hostname}",
+            at=delivery.finished_at,
+            detail=_first_line(delivery.last_error),
+            url=reverse("admin:releases_webhookdelivery_change", args=[delivery.pk]),
+        )
+        for delivery in WebhookDelivery.objects.filter(
+            state=WebhookDelivery.State.FAILED, finished_at__gte=since
+        ).select_related("release__dataset", "webhook")
     ]
     return sorted(jobs, key=lambda job: job.at, reverse=True)
 

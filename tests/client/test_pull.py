@@ -112,6 +112,7 @@ def test_a_changed_byte_in_transit_is_refused_naming_the_file_and_nothing_is_rep
 
     with PortalProxy(portal) as proxy:
         proxy.rewrite["blobs.parquet"] = flip_last_byte
+        proxy.rewrite["?since=1"] = lambda body: b""  # no blob changes: blobs.parquet cannot be rebuilt, so is fetched
         status, error = run("pull", proxy.url, "the-stack", "--dir", directory, capsys=capsys)
     assert status == 1 and error.startswith("exclusions pull: blobs.parquet: sha256") and "refused" in error
     assert snapshot(directory) == before
@@ -260,3 +261,21 @@ def test_a_download_that_keeps_failing_says_how_far_it_got_and_resumes_next_time
         assert not (directory / "releases").exists()
         assert run("pull", proxy.url, "the-stack", "--dir", directory, capsys=capsys)[0] == 0
         assert [r for p, r in proxy.requests if p.endswith("blobs.parquet")] == [None, "bytes=64-"]
+
+
+def test_a_changed_blob_list_is_rebuilt_from_the_blob_changes_not_downloaded(portal, tmp_path, capsys):
+    directory = tmp_path / "exclusions"
+    assert run("pull", portal, "the-stack", "--dir", directory, capsys=capsys)[0] == 0
+    exclude("github.com/second/one")
+    RepositoryBlob.objects.create(
+        repository=Repository.objects.get(canonical="github.com/second/one"), blob_id=OTHER_BLOB, size=10
+    )
+    release_publish(dataset_slug="the-stack")
+    published = release_folder(Release.objects.get(version=2))
+    assert (published / "blobs.parquet").read_bytes() != (directory / "releases" / "1" / "blobs.parquet").read_bytes()
+    with PortalProxy(portal) as proxy:
+        assert run("pull", proxy.url, "the-stack", "--dir", directory, capsys=capsys)[0] == 0
+        fetched = proxy.paths("/releases/2/")
+    assert not [path for path in fetched if path.endswith("blobs.parquet")]
+    assert (directory / "releases" / "2" / "blobs.parquet").read_bytes() == (published / "blobs.parquet").read_bytes()
+    assert run("verify", directory, capsys=capsys)[0] == 0
