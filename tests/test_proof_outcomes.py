@@ -103,6 +103,11 @@ def test_every_unreadable_repository_gets_the_same_state_wording_and_schedule(
     page = client.get(f"/opt-out/r/{confirmation.status_token}/").content.decode()
     assert page.count("badge-pending") == len(cases) and "badge-unreachable" not in page
     table = page[page.index('<table id="verifications"') : page.index("</table>")]
+    # What the page says, not the names it was given or its machine-readable times (a port or a
+    # microsecond may hold "404").
+    for verification in verifications:
+        table = table.replace(verification.repository.canonical, "<repository>")
+    table = re.sub(r'datetime="[^"]*"', "", table)
     for word in REVEALING:
         assert word not in table.lower(), word
     assert "Cause (maintainers only)" not in page
