@@ -41,8 +41,10 @@ WORKDIR /app
 # Dependencies first, for layer caching: this layer is rebuilt only when pyproject.toml or
 # requirements.lock change. Installs [project].dependencies (not the dev extra), pinned
 # to the exact versions of the lock.
+# The pipelines' client (clients/python) comes with the code below: its own dependencies (pyarrow,
+# cryptography) are the portal's too.
 COPY pyproject.toml requirements.lock ./
-RUN python -c "import tomllib; print(*tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies'], sep=chr(10))" \
+RUN python -c "import tomllib; print(*(d for d in tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies'] if not d.startswith('dataset-exclusions')), sep=chr(10))" \
       > /tmp/requirements.txt \
  && pip install -c requirements.lock -r /tmp/requirements.txt \
  && rm /tmp/requirements.txt
@@ -68,7 +70,7 @@ RUN python -c "from licensedcode.cache import get_index; from packagedcode.cache
 # settings find templates/ and governance/static/ relative to the source tree, which a
 # regular install into site-packages would not carry.
 COPY . .
-RUN pip install --no-deps -e .
+RUN pip install --no-deps -e clients/python -e .
 
 ENV GOVERNANCE_DATA_DIR=/data
 # Numeric, so orchestrators can verify it is not root (HOME still resolves to /home/governance).

@@ -11,13 +11,13 @@ TEST_BROKER_URL ?= redis://127.0.0.1:6379/15
 
 install: $(STAMP)
 
-$(STAMP): pyproject.toml requirements.lock
+$(STAMP): pyproject.toml clients/python/pyproject.toml requirements.lock
 	@python=$$(scripts/find-python) || exit 1; \
 	if [ ! -x $(BIN)/python ] || ! $(BIN)/python -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null; then \
 		echo "Creating $(VENV) with $$python"; rm -rf $(VENV); "$$python" -m venv $(VENV) || exit 1; \
 	fi
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c requirements.lock -e '.[dev]'
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c requirements.lock -e clients/python -e '.[dev]'
 	@touch $(STAMP)
 
 # Where `make run` listens, set on the command line (shells often export HOST as the machine's name):
@@ -71,7 +71,7 @@ bench: $(STAMP)
 # Rewrite the exact versions after changing pyproject.toml.
 lock: $(STAMP)
 	@(echo "# Exact versions the project is tested with; 'make lock' rewrites this file."; \
-	  $(BIN)/python -m pip freeze --exclude-editable --disable-pip-version-check | grep -v '^dataset-governance') > requirements.lock
+	  $(BIN)/python -m pip freeze --exclude-editable --disable-pip-version-check | grep -v '^dataset-') > requirements.lock
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis

@@ -20,7 +20,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from governance.release_files import (  # noqa: E402 - after the path is set
+from exclusions.release_files import (  # noqa: E402 - after the path is set
     ExcludedBlob,
     blob_changes_apply,
     blob_changes_diff,

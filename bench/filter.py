@@ -39,8 +39,8 @@ def generate(workdir: Path, rows: int, repositories: int, blobs: int, seed: int)
     import pyarrow.compute as pc
     import pyarrow.parquet as pq
 
-    from governance.client.store import Store
-    from governance.release_files import ExcludedRow, blobs_write, changes_write, repositories_write
+    from exclusions.release_files import ExcludedRow, blobs_write, changes_write, repositories_write
+    from exclusions.store import Store
     from governance.signing import manifest_sign, public_keys
 
     random.seed(seed)
@@ -213,7 +213,7 @@ def run_python(workdir: Path, processes: int) -> dict:
 
 
 def _exclusions(workdir: Path, inputs: list[Path], output: Path, *options: str) -> dict:
-    from governance.client import cli
+    from exclusions import cli
 
     report = workdir / f"report-{output.name}.json"
     arguments = ["filter", str(workdir / "exclusions"), *map(str, inputs), "--output", str(output)]

@@ -1,4 +1,4 @@
-"""The project package. It imports nothing on its own, so that `governance.client` (the pipelines' client)
+"""The project package. It imports nothing on its own, so that `exclusions` (the pipelines' client)
 installs and runs without Django or Celery; the Celery app is created when Django starts (apps.py) and found
 by `celery -A governance` as the `governance.celery` module."""
 

@@ -4,8 +4,8 @@ from datetime import datetime, timedelta
 
 from django.db.models import Count, Max
 
+from exclusions.release_files import REPOSITORIES_PARQUET, repositories_lookup
 from governance.models import Dataset, InventoryImport, Release
-from governance.release_files import REPOSITORIES_PARQUET, repositories_lookup
 
 # How many releases after an exclusion came into force are read to find the first one listing it. The first
 # normally does; a later one only when the exclusion's write committed after that release was frozen.

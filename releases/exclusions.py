@@ -20,8 +20,8 @@ from django.db.models import F
 from django.db.models.functions import Collate
 
 from audits.models import DatasetDecision
+from exclusions.release_files import ExcludedBlob, ExcludedRow
 from governance.models import Dataset, DatasetRepository, RepositoryBlob
-from governance.release_files import ExcludedBlob, ExcludedRow
 from optout.models import Exclusion, ExclusionSource, ReservedFile
 
 Reason = tuple[tuple[str, str], str]  # ((target, scope), public reason)

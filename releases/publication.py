@@ -17,9 +17,7 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from governance.exceptions import GovernanceError
-from governance.models import BuildReport, Dataset, PipelineToken, Release
-from governance.release_files import (
+from exclusions.release_files import (
     BLOBS_PARQUET,
     blob_changes_diff,
     blob_rows_read,
@@ -31,6 +29,8 @@ from governance.release_files import (
     repositories_read,
     repositories_write,
 )
+from governance.exceptions import GovernanceError
+from governance.models import BuildReport, Dataset, PipelineToken, Release
 from governance.selectors import release_next_due
 from governance.signing import key_ensure, key_import, manifest_sign
 from optout.services import optout_requests_applied

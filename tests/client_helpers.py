@@ -18,7 +18,7 @@ from pathlib import Path
 
 from django.core.management import call_command
 
-from governance.client import cli
+from exclusions import cli
 
 _RANGE_RE = re.compile(r"bytes=(\d+)-$")
 

@@ -9,8 +9,8 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
+from exclusions.release_files import blobs_read
 from governance.models import DatasetRepository
-from governance.release_files import blobs_read
 from governance.services import dataset_get_or_create, repository_ensure
 from governance.tokens import pipeline_token_issue
 from optout.models import OptOutRequest, ReservedFile

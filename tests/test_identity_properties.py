@@ -4,7 +4,7 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from governance.identity import (
+from exclusions.identity import (
     RepositoryParseError,
     canonical_repo,
     parse_namespace,
@@ -90,7 +90,7 @@ plain_alphabet = st.sampled_from(list("aZ09_-.") + ["/", "github.com/", "https:/
 @example("owner.io/name")
 @example("https://github.com/owner/name.git")
 def test_the_fast_path_for_plain_github_names_agrees_with_the_full_parser(text):
-    from governance.identity import _github_plain, _repository_parsed, canonical_and_namespace
+    from exclusions.identity import _github_plain, _repository_parsed, canonical_and_namespace
 
     fast = _github_plain(text)
     try:
@@ -109,7 +109,7 @@ def test_the_fast_path_for_plain_github_names_agrees_with_the_full_parser(text):
     "text", ["github.com/Psf/Requests", "psf/requests", "https://github.com/psf/requests", "psf/requests.js"]
 )
 def test_plain_github_names_take_the_fast_path(text):
-    from governance.identity import _github_plain
+    from exclusions.identity import _github_plain
 
     assert _github_plain(text) is not None
     assert parse_repository(text) == parse_repository(f"https://github.com/{text.split('github.com/')[-1]}/")

@@ -6,17 +6,17 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 APPS = ("governance", "optout", "audits", "releases")
-CLIENT = "governance.client"
-# What the pipelines' client may use of the portal: pure modules, no Django.
-CLIENT_MAY_IMPORT = ("governance.client", "governance.identity", "governance.release_files", "governance.exceptions")
+# The pipelines' client, a distribution of its own (clients/python): the portal imports it, never the reverse.
+CLIENT = "exclusions"
+CLIENT_ROOT = ROOT / "clients" / "python"
 FRAMEWORKS = ("django", "rest_framework", "celery", "kombu", "drf_spectacular")
 
 
 def _modules() -> dict[str, Path]:
     modules = {}
-    for app in APPS:
-        for path in (ROOT / app).rglob("*.py"):
-            parts = path.relative_to(ROOT).with_suffix("").parts
+    for root, package in [*((ROOT, app) for app in APPS), (CLIENT_ROOT, CLIENT)]:
+        for path in (root / package).rglob("*.py"):
+            parts = path.relative_to(root).with_suffix("").parts
             if "migrations" in parts:
                 continue
             modules[".".join(parts[:-1] if parts[-1] == "__init__" else parts)] = path
@@ -68,7 +68,7 @@ def _imports() -> list[tuple[str, str, int, bool]]:
         visitor = _Imports(module, path.name == "__init__.py")
         visitor.visit(ast.parse(path.read_text()))
         for name, line, local in visitor.found:
-            target = _project_module(name) if name.split(".")[0] in APPS else name
+            target = _project_module(name) if name.split(".")[0] in (*APPS, CLIENT) else name
             if target != module:
                 edges.append((module, target, line, local))
     return edges
@@ -84,7 +84,7 @@ def _app(module: str) -> str:
 def _allowed(importer: str, imported: str) -> bool:
     low, high = _app(importer), _app(imported)
     if low == CLIENT:
-        return imported.startswith(CLIENT_MAY_IMPORT) or imported.split(".")[0] not in (*APPS, *FRAMEWORKS)
+        return high == CLIENT or imported.split(".")[0] not in (*APPS, *FRAMEWORKS)
     if high not in APPS and high != CLIENT:
         return True  # a third-party library
     floors = {"governance": {"governance", CLIENT}, "optout": {"governance", "optout"}}

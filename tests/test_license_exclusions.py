@@ -9,8 +9,8 @@ from django.core.management import call_command
 
 from audits.models import DatasetDecision, RepositoryAudit, Scan, Verdict
 from audits.services import dataset_policy_changed, decisions_refresh
+from exclusions.release_files import changes_read, repositories_read
 from governance.models import Dataset, DatasetRepository
-from governance.release_files import changes_read, repositories_read
 from governance.services import dataset_get_or_create, repository_ensure
 from releases.publication import release_folder, release_publish
 

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from governance.release_files import repositories_read
+from exclusions.release_files import repositories_read
 from governance.services import dataset_get_or_create, repository_ensure
 from optout.models import Exclusion, OptOutRequest
 from optout.registry import exclusion_add, exclusion_sources_revoke

@@ -7,8 +7,7 @@ from io import StringIO
 import pytest
 from django.core.management import call_command
 
-from governance.models import Repository, RepositoryBlob
-from governance.release_files import (
+from exclusions.release_files import (
     ExcludedBlob,
     blob_changes_apply,
     blob_changes_diff,
@@ -17,6 +16,7 @@ from governance.release_files import (
     blobs_write,
     file_info,
 )
+from governance.models import Repository, RepositoryBlob
 from governance.services import dataset_get_or_create
 from releases.publication import release_publish
 

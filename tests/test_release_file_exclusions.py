@@ -9,9 +9,9 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
-from governance import release_files
+from exclusions import release_files
+from exclusions.release_files import BLOBS_SCHEMA, ExcludedBlob, blobs_read, blobs_write
 from governance.models import RepositoryBlob
-from governance.release_files import BLOBS_SCHEMA, ExcludedBlob, blobs_read, blobs_write
 from governance.services import dataset_get_or_create, repository_ensure
 from optout.models import OptOutRequest, ReservedFile
 from releases.publication import release_folder, release_publish

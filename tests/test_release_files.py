@@ -11,8 +11,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from governance import release_files
-from governance.release_files import (
+from exclusions import release_files
+from exclusions.release_files import (
     BLOBS_SCHEMA,
     REPOSITORIES_SCHEMA,
     ExcludedRow,

@@ -6,8 +6,8 @@ from io import StringIO
 import pytest
 from django.core.management import CommandError, call_command
 
+from exclusions.release_files import blobs_read, changes_read, repositories_read
 from governance.models import Release
-from governance.release_files import blobs_read, changes_read, repositories_read
 from governance.services import dataset_get_or_create
 from governance.signing import manifest_verify, public_keys
 from optout import services

@@ -15,8 +15,8 @@ from django.db.models import Count, Q
 from django.utils import timezone
 
 from audits.models import Classification
+from exclusions.release_files import CHANGES_JSONL, changes_read
 from governance.models import Dataset, DatasetRepository, Release
-from governance.release_files import CHANGES_JSONL, changes_read
 from optout.models import OptOutRequest, RequestEvent
 from releases.publication import release_folder
 from releases.reports.figures import (

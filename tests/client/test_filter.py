@@ -8,8 +8,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from governance.client.filtering import filter_table_counted
-from governance.client.release import load_release
+from exclusions.filtering import filter_table_counted
+from exclusions.release import load_release
 from tests.client_helpers import OTHER_BLOB, OWN_BLOB, run
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -7,9 +7,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from governance.client.filtering import REASONS, filter_table_counted
-from governance.client.release import load_release
-from governance.identity import RepositoryParseError, canonical_and_namespace, namespace_chain
+from exclusions.filtering import REASONS, filter_table_counted
+from exclusions.identity import RepositoryParseError, canonical_and_namespace, namespace_chain
+from exclusions.release import load_release
 from governance.models import Repository, RepositoryBlob
 from governance.services import dataset_get_or_create
 from releases.publication import release_publish

@@ -144,7 +144,7 @@ def test_verify_names_the_file_that_no_longer_matches(portal, tmp_path, capsys):
 
 
 def test_a_second_pull_into_a_directory_being_written_is_refused(tmp_path, capsys):
-    from governance.client.store import Store
+    from exclusions.store import Store
 
     with Store(tmp_path / "d").locked():
         status, error = run("pull", "http://127.0.0.1:9", "the-stack", "--dir", tmp_path / "d", capsys=capsys)
@@ -248,7 +248,7 @@ def test_the_portal_itself_answers_the_rest_of_a_part(portal, tmp_path, capsys):
 
 
 def test_a_download_that_keeps_failing_says_how_far_it_got_and_resumes_next_time(portal, tmp_path, capsys, monkeypatch):
-    from governance.client import download
+    from exclusions import download
 
     monkeypatch.setattr(download, "ATTEMPTS", 1)
     monkeypatch.setattr(download.time, "sleep", lambda seconds: None)

@@ -6,8 +6,8 @@ import sys
 
 import pytest
 
-from governance.client import cli
-from governance.client.manifest import manifest_canonical_bytes, manifest_verify
+from exclusions import cli
+from exclusions.manifest import manifest_canonical_bytes, manifest_verify
 from governance.models import BuildReport, Release
 from governance.signing import manifest_canonical_bytes as portal_canonical_bytes
 from governance.signing import public_keys
@@ -51,9 +51,9 @@ class Refuse(importlib.abc.MetaPathFinder):
             raise ImportError("the client imported " + name)
 sys.meta_path.insert(0, Refuse())
 for module in ("cli", "pull", "verify", "download", "filtering", "shards", "release", "store", "portal", "manifest"):
-    importlib.import_module("governance.client." + module)
-import governance.client
-governance.client.load_release
+    importlib.import_module("exclusions." + module)
+import exclusions
+exclusions.load_release
 print("ok")
 """
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=tmp_path)

@@ -14,9 +14,9 @@ import time
 import urllib.error
 from pathlib import Path
 
-from governance.client.errors import ClientError
-from governance.client.portal import Portal
-from governance.client.progress import Progress
+from exclusions.errors import ClientError
+from exclusions.portal import Portal
+from exclusions.progress import Progress
 
 CHUNK_BYTES = 1 << 20
 ATTEMPTS = 4

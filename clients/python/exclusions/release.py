@@ -3,7 +3,7 @@
 The rules, the same for `is_excluded`, `filter_table` and `exclusions filter`:
 - a repository value in any spelling the portal accepts (The Stack v2's `repo_name` `owner/name` meaning
   github.com, URLs, canonical names) is reduced to its canonical name `host/owner/name` with
-  `governance.identity`; values that name no repository are never excluded;
+  `exclusions.identity`; values that name no repository are never excluded;
 - it is excluded when that canonical name is listed with scope `repository`, or when a namespace above it
   is listed with scope `namespace` (`gitlab.com/group` covers `gitlab.com/group/sub/project`);
 - a blob id is excluded when it is listed in blobs.parquet (git blob SHA-1s, lower-case hex).
@@ -16,10 +16,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from governance.client.errors import ClientError
-from governance.client.filtering import REASONS, filter_table
-from governance.client.verify import VerifiedRelease, directory_verify
-from governance.identity import RepositoryParseError, canonical_and_namespace
+from exclusions.errors import ClientError
+from exclusions.filtering import REASONS, filter_table
+from exclusions.identity import RepositoryParseError, canonical_and_namespace
+from exclusions.verify import VerifiedRelease, directory_verify
 
 GITHUB_PREFIX = "github.com/"
 
@@ -119,7 +119,7 @@ class Release:
     def filter_table(
         self, table: pa.Table, *, repo_column: str | None = "repo_name", blob_column: str | None = "blob_id"
     ):
-        """The table without the rows this release excludes, same schema (see governance.client.filtering)."""
+        """The table without the rows this release excludes, same schema (see exclusions.filtering)."""
         return filter_table(self, table, repo_column=repo_column, blob_column=blob_column)
 
 

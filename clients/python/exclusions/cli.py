@@ -16,14 +16,14 @@ import sys
 import time
 from pathlib import Path
 
-from governance.client.errors import ClientError
-from governance.client.filtering import Counts
-from governance.client.portal import Portal
-from governance.client.progress import Progress
-from governance.client.pull import release_pull
-from governance.client.shards import shards_filter, shards_plan
-from governance.client.store import write_atomic
-from governance.client.verify import directory_verify
+from exclusions.errors import ClientError
+from exclusions.filtering import Counts
+from exclusions.portal import Portal
+from exclusions.progress import Progress
+from exclusions.pull import release_pull
+from exclusions.shards import shards_filter, shards_plan
+from exclusions.store import write_atomic
+from exclusions.verify import directory_verify
 
 TOKEN_VARIABLE = "EXCLUSIONS_TOKEN"
 

@@ -22,8 +22,8 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
-from governance.client.errors import ClientError
-from governance.client.manifest import MANIFEST
+from exclusions.errors import ClientError
+from exclusions.manifest import MANIFEST
 
 TRUST = "trust.json"
 CURRENT = "current"

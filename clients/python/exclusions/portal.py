@@ -9,8 +9,8 @@ import urllib.parse
 import urllib.request
 from collections.abc import Iterator
 
-from governance.client.errors import ClientError
-from governance.client.manifest import key_id_of
+from exclusions.errors import ClientError
+from exclusions.manifest import key_id_of
 
 USER_AGENT = "exclusions-client/1"
 MANIFEST_MAX_BYTES = 16 * 1024 * 1024

@@ -21,14 +21,12 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from governance.client.download import download_file, file_matches
-from governance.client.errors import ClientError
-from governance.client.manifest import MANIFEST, key_id_of, manifest_parse, manifest_verify, public_key_parse
-from governance.client.portal import MANIFEST_MAX_BYTES, Portal
-from governance.client.progress import Progress
-from governance.client.store import Store
-from governance.client.verify import release_folder_verify
-from governance.release_files import (
+from exclusions.download import download_file, file_matches
+from exclusions.errors import ClientError
+from exclusions.manifest import MANIFEST, key_id_of, manifest_parse, manifest_verify, public_key_parse
+from exclusions.portal import MANIFEST_MAX_BYTES, Portal
+from exclusions.progress import Progress
+from exclusions.release_files import (
     BLOBS_PARQUET,
     REPOSITORIES_JSONL,
     REPOSITORIES_PARQUET,
@@ -40,6 +38,8 @@ from governance.release_files import (
     repositories_read,
     repositories_write,
 )
+from exclusions.store import Store
+from exclusions.verify import release_folder_verify
 
 REBUILDABLE = (REPOSITORIES_JSONL, REPOSITORIES_PARQUET, BLOBS_PARQUET)
 

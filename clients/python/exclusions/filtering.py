@@ -22,11 +22,11 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.dataset as ds
 
-from governance.client.errors import ClientError
-from governance.identity import GITHUB_NOT_OWNERS, RepositoryParseError, canonical_and_namespace
+from exclusions.errors import ClientError
+from exclusions.identity import GITHUB_NOT_OWNERS, RepositoryParseError, canonical_and_namespace
 
 if TYPE_CHECKING:  # a release holds the lookups this module applies; release.py imports this module
-    from governance.client.release import Release
+    from exclusions.release import Release
 
 # Why a row is dropped, in the order the counts name them.
 REASONS = ("repository", "namespace", "blob")

@@ -4,10 +4,10 @@ import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
-from governance.client.download import file_sha256
-from governance.client.errors import ClientError
-from governance.client.manifest import MANIFEST, key_id_of, manifest_parse, manifest_verify, public_key_parse
-from governance.client.store import Store
+from exclusions.download import file_sha256
+from exclusions.errors import ClientError
+from exclusions.manifest import MANIFEST, key_id_of, manifest_parse, manifest_verify, public_key_parse
+from exclusions.store import Store
 
 
 @dataclass(frozen=True)

@@ -21,10 +21,10 @@ import pyarrow as pa
 import pyarrow.json as pa_json
 import pyarrow.parquet as pq
 
-from governance.client.errors import ClientError
-from governance.client.filtering import KEY_SCHEMA, Counts, Matcher, key_batch
-from governance.client.release import Release
-from governance.client.verify import VerifiedRelease
+from exclusions.errors import ClientError
+from exclusions.filtering import KEY_SCHEMA, Counts, Matcher, key_batch
+from exclusions.release import Release
+from exclusions.verify import VerifiedRelease
 
 BATCH_TARGET_BYTES = 32 << 20
 MAX_BATCH_ROWS = 65_536

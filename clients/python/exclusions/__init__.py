@@ -1,22 +1,22 @@
 """The exclusions client for build pipelines: pull, verify and apply signed exclusion-list releases.
 
 Imports neither Django nor the portal's database: only the standard library, pyarrow, cryptography and
-the portal's pure modules (`governance.identity`, `governance.release_files`). The command line is
-`exclusions` (`governance.client.cli`); the Python API is below, loaded on first use so that importing
-`governance.client.manifest` (the portal's signer does) costs nothing more.
+the portal's pure modules (`exclusions.identity`, `exclusions.release_files`). The command line is
+`exclusions` (`exclusions.cli`); the Python API is below, loaded on first use so that importing
+`exclusions.manifest` (the portal's signer does) costs nothing more.
 
-    from governance.client import load_release
+    from exclusions import load_release
     release = load_release("exclusions/")            # the verified release `exclusions pull` installed
     release.is_excluded("Psf/Requests")               # → bool; also blob_id="…"
     kept = release.filter_table(table)                # a pyarrow.Table without the excluded rows
 """
 
 _API = {
-    "ClientError": "governance.client.errors",
-    "Release": "governance.client.release",
-    "load_release": "governance.client.release",
-    "is_excluded": "governance.client.release",
-    "filter_table": "governance.client.filtering",
+    "ClientError": "exclusions.errors",
+    "Release": "exclusions.release",
+    "load_release": "exclusions.release",
+    "is_excluded": "exclusions.release",
+    "filter_table": "exclusions.filtering",
 }
 
 __all__ = sorted(_API)

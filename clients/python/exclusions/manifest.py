@@ -15,7 +15,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat, load_pem_public_key
 
-from governance.client.errors import ClientError
+from exclusions.errors import ClientError
 
 MANIFEST = "manifest.json"
 # A file name in a manifest becomes a path on the pipeline's disk: nothing that could leave the release folder.
