@@ -151,17 +151,13 @@ def fetch_plan(url: str) -> FetchPlan:
         raise FetchRefused(refusal)
     if target.scheme == "file":
         return FetchPlan(url=url, options=_protocol_options("file"), scheme="file")
-    if target.literal is not None:
-        addresses = [target.literal]
-    else:
-        try:
-            addresses = _lookups.submit(addresses_resolved, target.host, target.port).result(FETCH_LOOKUP_SECONDS)
-        except (OSError, UnicodeError):  # TimeoutError included
-            # The same words as git's own failure: an unreachable host, retried later.
-            raise GitUnreachable(
-                f"the host of {target.shown} could not be reached (its name could not be resolved); "
-                "it will be retried later"
-            ) from None
+    addresses = _target_addresses(target, seconds=FETCH_LOOKUP_SECONDS)
+    if addresses is None:
+        # The same words as git's own failure: an unreachable host, retried later.
+        raise GitUnreachable(
+            f"the host of {target.shown} could not be reached (its name could not be resolved); "
+            "it will be retried later"
+        )
     refusal = target.address_refusal(addresses)
     if refusal:
         raise FetchRefused(refusal)
@@ -207,16 +203,21 @@ class FetchScreen:
         refusal = target.static_refusal(placeholder=True)
         if refusal or target.scheme == "file" or target.host in PUBLIC_FORGES:
             return refusal
-        if target.literal is not None:
-            return target.address_refusal([target.literal], placeholder=True)
         remaining = self._deadline - time.monotonic()
-        if remaining <= 0:
+        if target.literal is None and remaining <= 0:
             return None
-        try:
-            addresses = _lookups.submit(addresses_resolved, target.host, target.port).result(timeout=remaining)
-        except (OSError, UnicodeError):  # TimeoutError included
-            return None
-        return target.address_refusal(addresses, placeholder=True)
+        addresses = _target_addresses(target, seconds=remaining)
+        return None if addresses is None else target.address_refusal(addresses, placeholder=True)
+
+
+def _target_addresses(target: "_Target", *, seconds: float) -> list[Address] | None:
+    """The addresses a target names: its IP literal, or its name looked up within `seconds`; None if that failed."""
+    if target.literal is not None:
+        return [target.literal]
+    try:
+        return _lookups.submit(addresses_resolved, target.host, target.port).result(seconds)
+    except (OSError, UnicodeError):  # TimeoutError included
+        return None
 
 
 def fetch_refusal(url: str) -> str | None:
@@ -429,15 +430,11 @@ def http_target_check(url: str, *, resolve: bool = True, lookup_seconds: float =
     liftable = ALLOW_PRIVATE in allowed or target.host in listed_hosts()
     if not liftable and (target.host == "localhost" or target.host.endswith(".localhost")):
         raise FetchRefused(f"{target.shown} names this server: only public hosts can be called")
-    addresses: list[Address] = []
-    if target.literal is not None:
-        addresses = [target.literal]
-    else:
-        try:
-            addresses = _lookups.submit(addresses_resolved, target.host, target.port).result(lookup_seconds)
-        except (OSError, UnicodeError):  # TimeoutError included
-            if resolve:
-                raise GitUnreachable(f"the host of {target.shown} could not be resolved") from None
+    addresses = _target_addresses(target, seconds=lookup_seconds)
+    if addresses is None:
+        if resolve:
+            raise GitUnreachable(f"the host of {target.shown} could not be resolved")
+        addresses = []
     for address in addresses:
         problem = address_problem(address)
         if problem is not None and not (problem[1] and liftable):
