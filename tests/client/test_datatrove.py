@@ -17,9 +17,9 @@ from datatrove.pipeline.readers import ParquetReader
 from datatrove.pipeline.writers import JsonlWriter
 from datatrove.utils.stats import MetricStats
 
+import exclusions.datatrove as exclusions_datatrove
 from exclusions.datatrove import ExclusionFilter
 from exclusions.errors import ClientError
-from exclusions.filtering import READ_AHEAD_BATCHES
 from tests.client_helpers import OTHER_BLOB, OWN_BLOB, run
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -217,11 +217,27 @@ def test_a_slow_step_downstream_holds_the_read_ahead_to_a_few_batches(pulled):
 
     documents = ExclusionFilter(pulled, batch_size=10).run(upstream())
     next(documents)
-    time.sleep(0.3)
     settled = len(read)
-    time.sleep(1.5)  # a datatrove step that takes seconds a batch: reading ahead waits for it
-    assert len(read) == settled <= (READ_AHEAD_BATCHES + 3) * 10
+    time.sleep(1.5)  # a datatrove step that takes seconds a batch: nothing more is read meanwhile
+    assert len(read) == settled <= 4 * 10
     assert sum(1 for _ in documents) == 10_000 - 1
+
+
+def test_the_hash_tables_are_built_once_per_process_for_all_its_tasks(pulled, shards, tmp_path, monkeypatch):
+    built = []
+
+    class CountedMatcher(exclusions_datatrove.Matcher):
+        def __init__(self, *arguments, **options):
+            built.append(options)
+            super().__init__(*arguments, **options)
+
+    monkeypatch.setattr(exclusions_datatrove, "Matcher", CountedMatcher)
+    out = tmp_path / "datatrove"
+    pipeline_run(pulled, shards, out, workers=1)  # three tasks, one after the other, in this process
+    assert len(written(out / "kept")) == sum(why is None for _repo, _blob, why in ROWS)
+    assert built == [{"repositories": True, "blobs": True}]
+    ExclusionFilter(pulled, blob_column=None).filter_batch([Document("x", "1", metadata={"repo_name": "a/b"})])
+    assert len(built) == 2  # other rules, other tables
 
 
 # --- the optional dependency -------------------------------------------------------------------------------

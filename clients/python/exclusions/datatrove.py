@@ -11,12 +11,15 @@
 
 The documents' repository and blob id are read from `doc.metadata` (where datatrove's readers put every
 column but the text and the id: The Stack v2's `repo_name` and `blob_id` by default) and go through the
-Matcher of `exclusions filter`, a batch of documents at a time. The release is loaded and verified in the
-worker, on first use (once per process, whatever the number of tasks it runs): the block pickles to the
-workers as its arguments only, and a release that does not verify fails the task with the client's message.
+Matcher of `exclusions filter`, a batch of documents at a time. The block pickles to the workers as its
+arguments only; in a worker, the release is loaded and verified on first use, and its Matcher (Arrow's hash
+tables, seconds to build for millions of blob ids) is kept for every later task of that process. A release
+that does not verify fails the task with the client's message.
 """
 
+import atexit
 import contextlib
+import queue
 import threading
 import time
 from collections.abc import Iterable, Iterator
@@ -41,9 +44,10 @@ from exclusions.filtering import KEY_SCHEMA, REASONS, Counts, Matcher
 from exclusions.release import Release, load_release
 from exclusions.store import Store
 
-# Verified releases of this process, by (directory, version, key): a worker running many tasks checks once.
-_loaded: dict[tuple[str, int | None, str | None], Release] = {}
-_loading = threading.Lock()
+# Verified releases and open Matchers of this process: a worker running many tasks checks and builds once.
+_releases: dict[tuple[str, int | None, str | None], Release] = {}
+_streams: dict[tuple[int, bool, bool], "_MatcherStream"] = {}
+_lock = threading.Lock()
 
 
 def release_for_worker(directory: str, *, version: int | None = None, key: str | None = None) -> Release:
@@ -52,12 +56,12 @@ def release_for_worker(directory: str, *, version: int | None = None, key: str |
     if version is None:
         version = Store(directory).current()
     cache_key = (str(Path(directory).resolve()), version, key)
-    with _loading:
-        if cache_key not in _loaded:
+    with _lock:
+        if cache_key not in _releases:
             release = load_release(directory, version=version, key=key)
             logger.info(f"exclusions: applying {release.describe()}")
-            _loaded[cache_key] = release
-        return _loaded[cache_key]
+            _releases[cache_key] = release
+        return _releases[cache_key]
 
 
 class ExclusionFilter(BaseFilter):
@@ -101,12 +105,8 @@ class ExclusionFilter(BaseFilter):
         return self.filter_batch([doc])[0]
 
     def filter_batch(self, batch: list[Document]) -> list[bool | tuple[bool, str]]:
-        """True or (False, reason) for each document (Arrow's hash sets are built per call: `run` builds them once)."""
-        return [
-            True if reason is None else (False, reason)
-            for _docs, reasons, _counts, _seconds in self._judged([batch])
-            for reason in reasons
-        ]
+        """True or (False, reason) for each document of the batch."""
+        return [True if why is None else (False, why) for _, reasons, _, _ in self._judged([batch]) for why in reasons]
 
     def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
         """Yield the documents the release lets through; write the others to `exclusion_writer`."""
@@ -124,25 +124,21 @@ class ExclusionFilter(BaseFilter):
                         doc.metadata["exclusion_release"] = version
                         writer.write(doc, rank)
                 self._count(counts)
-                # The block's own work: keys of the batch, verdicts, writing what it drops (not the steps upstream,
-                # which run while the Matcher pulls the next batch, nor those downstream, which run at `yield`).
+                # The block's own work (the steps before it run while it takes the next batch: not counted).
                 self.stats.time_stats.update(key_seconds + time.perf_counter() - started, unit="batch")
                 yield from kept
 
     def _judged(self, batches: Iterable[list[Document]]) -> Iterator[tuple[list[Document], list, Counts, float]]:
-        # (documents, reason of each or None, counts, seconds spent on the keys) per batch. One Matcher (one set
-        # of Arrow hash tables) for the whole stream; the batches (and the steps before this one) are read ahead
-        # in the Matcher's thread, a few batches at most.
-        matcher = Matcher(self.release(), repositories=self.repo_column is not None, blobs=self.blob_column is not None)
-
+        # (documents, reason of each or None, counts, seconds spent on their keys), batch after batch.
         def items():
             for docs in batches:
                 started = time.perf_counter()
                 keys = self._keys(docs)
                 yield (docs, time.perf_counter() - started), keys
 
-        for (docs, key_seconds), reasons, counts in matcher.verdicts(items(), explain=True):
-            yield docs, reasons.to_pylist(), counts, key_seconds
+        with _stream_for(self.release(), self.repo_column is not None, self.blob_column is not None) as stream:
+            for (docs, key_seconds), reasons, counts in stream.judged(items()):
+                yield docs, reasons.to_pylist(), counts, key_seconds
 
     def _keys(self, docs: list[Document]) -> pa.RecordBatch:
         columns = [self._column(docs, self.repo_column), self._column(docs, self.blob_column)]
@@ -178,3 +174,83 @@ class ExclusionFilter(BaseFilter):
                 self.stat_update(f"dropped_{reason}", value=counts.dropped[reason], unit="batch")
         if counts.unreadable_repositories:
             self.stat_update("unreadable_repositories", value=counts.unreadable_repositories, unit="batch")
+
+
+_CLOSE = object()
+_FLUSH = object()
+# One null row: handed over after a task's last batch so that the Matcher answers it (its Scanner answers a
+# batch once it holds the next one); its own verdict comes out, skipped, when the next task's first batch goes in.
+_FLUSH_KEYS = pa.record_batch([pa.nulls(1, pa.string()), pa.nulls(1, pa.string())], schema=KEY_SCHEMA)
+_AHEAD = 2  # batches handed over before a verdict is taken: bounds the documents held, whatever runs downstream
+
+
+class _MatcherStream:
+    """One Matcher kept open in this process, fed batch by batch from the task's thread through a queue."""
+
+    def __init__(self, release: Release, repositories: bool, blobs: bool):
+        self.inbox: queue.SimpleQueue = queue.SimpleQueue()
+        matcher = Matcher(release, repositories=repositories, blobs=blobs)
+        self.verdicts = matcher.verdicts(iter(self.inbox.get, _CLOSE), explain=True)
+        self.in_flight = 0
+        self.in_use = threading.Lock()
+        self.broken = False
+
+    def judged(self, items: Iterable[tuple[object, pa.RecordBatch]]) -> Iterator[tuple[object, pa.Array, Counts]]:
+        """(payload, reasons, counts) for each (payload, keys), in order; leaves the stream ready for the next."""
+        complete = False
+        try:
+            for payload, keys in items:
+                self._hand_over(payload, keys)
+                if self.in_flight > _AHEAD:
+                    yield from self._take()
+            self._hand_over(_FLUSH, _FLUSH_KEYS)
+            while self.in_flight > 1:
+                yield from self._take()
+            complete = True
+        finally:
+            if not complete:  # a failed or abandoned task leaves verdicts nobody will take: start afresh next time
+                self.close()
+
+    def _hand_over(self, payload, keys) -> None:
+        self.inbox.put((payload, keys))
+        self.in_flight += 1
+
+    def _take(self):
+        payload, reasons, counts = next(self.verdicts)
+        self.in_flight -= 1
+        if payload is not _FLUSH:
+            yield payload, reasons, counts
+
+    def close(self) -> None:
+        self.broken = True
+        self.inbox.put(_CLOSE)
+        self.verdicts.close()
+
+
+@contextlib.contextmanager
+def _stream_for(release: Release, repositories: bool, blobs: bool) -> Iterator[_MatcherStream]:
+    # The process's stream for this release and these rules; a private one while it is busy (two such blocks
+    # in one pipeline), closed after use.
+    cache_key = (id(release), repositories, blobs)
+    with _lock:
+        stream = _streams.get(cache_key)
+        if stream is None or stream.broken:
+            stream = _streams[cache_key] = _MatcherStream(release, repositories, blobs)
+        shared = stream.in_use.acquire(blocking=False)
+    if not shared:
+        stream = _MatcherStream(release, repositories, blobs)
+    try:
+        yield stream
+    finally:
+        if shared:
+            stream.in_use.release()
+        else:
+            stream.close()
+
+
+@atexit.register
+def _close_streams() -> None:
+    # The Matcher's thread waits on its queue: let it finish before the interpreter does.
+    for stream in list(_streams.values()):
+        if not stream.broken:
+            stream.close()

@@ -13,7 +13,6 @@ canonical names of other forges) is parsed with the identity rules, once per dis
 """
 
 import threading
-import time
 from collections import deque
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -94,21 +93,15 @@ class Matcher:
         """
         pending: deque = deque()
         # The Scanner pulls `lookups()` from a thread of its own and reads well ahead; each batch in flight holds
-        # its whole payload, so the reader waits for a free slot, however slow the consumer of the verdicts is (a
-        # datatrove pipeline's next steps can take seconds a batch). It only goes past the limit when the consumer
-        # has been waiting for a verdict that long: then the Scanner wants one more batch before it answers.
+        # its whole payload, so the reader waits for a free slot (never for long: a stall only costs memory).
         slots = threading.Semaphore(READ_AHEAD_BATCHES)
         finished = threading.Event()
-        waiting_since: list[float | None] = [None]
-
-        def starved() -> bool:
-            since = waiting_since[0]
-            return since is not None and time.monotonic() - since > 1.0
 
         def lookups() -> Iterator[pa.RecordBatch]:
             for payload, key_batch in items:
-                while not slots.acquire(timeout=0.05) and not starved() and not finished.is_set():
-                    pass
+                waited = 0.0
+                while not slots.acquire(timeout=0.05) and waited < 1.0 and not finished.is_set():
+                    waited += 0.05
                 if not key_batch.num_rows:
                     pending.append((payload, key_batch, None))
                     continue
@@ -127,14 +120,8 @@ class Matcher:
         empty_type = pa.string() if explain else pa.bool_()
         parts: list[pa.RecordBatch] = []
         buffered = 0
-        batches = iter(scanner.to_batches())
         try:
-            while True:
-                waiting_since[0] = time.monotonic()
-                batch = next(batches, None)
-                waiting_since[0] = None
-                if batch is None:
-                    break
+            for batch in scanner.to_batches():
                 parts.append(batch)
                 buffered += batch.num_rows
                 while pending and pending[0][1].num_rows <= buffered:
