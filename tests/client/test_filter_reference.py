@@ -7,7 +7,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from exclusions.filtering import REASONS, filter_table_counted
+from exclusions.filtering import REASONS, Matcher, filter_table_counted, key_batch
 from exclusions.identity import RepositoryParseError, canonical_and_namespace, namespace_chain
 from exclusions.release import load_release
 from governance.models import Repository, RepositoryBlob
@@ -119,6 +119,16 @@ def test_vectorised_filter_keeps_the_rows_and_counts_of_the_per_row_reference(tr
     assert counts.rows_in == len(table) and counts.rows_kept == reasons.count(None)
     unreadable = [repo for repo in table.column("repo_name").to_pylist() if repo is not None and not _parses(repo)]
     assert counts.unreadable_repositories == (len(unreadable) if repo_column else 0)
+
+
+@pytest.mark.parametrize(("repo_column", "blob_column"), [("repo_name", "blob_id"), (None, "blob_id")])
+def test_the_matcher_explains_each_row_with_the_reason_of_the_reference(tricky, repo_column, blob_column):
+    reason = reference(tricky, repositories=repo_column is not None, blobs=blob_column is not None)
+    table = tricky_table()
+    matcher = Matcher(load_release(tricky), repositories=repo_column is not None, blobs=blob_column is not None)
+    items = ((None, key_batch(batch, repo_column, blob_column)) for batch in table.to_batches())
+    explained = [why for _, reasons, _counts in matcher.verdicts(items, explain=True) for why in reasons.to_pylist()]
+    assert explained == [reason(row["repo_name"], row["blob_id"]) for row in table.to_pylist()]
 
 
 def test_the_reference_meets_every_rule_in_the_tricky_rows(tricky):

@@ -84,8 +84,13 @@ class Matcher:
         self.projection = projection or {"nothing": pc.scalar(False)}  # a Scanner needs one column
         self._slow_cache: dict[str, str | None] = {}
 
-    def verdicts(self, items: Iterable[tuple[object, pa.RecordBatch]]) -> Iterator[tuple[object, pa.Array, Counts]]:
-        """For each (payload, keys) in order: (payload, keep mask, counts). `keys` holds `repo` and `blob` columns."""
+    def verdicts(
+        self, items: Iterable[tuple[object, pa.RecordBatch]], *, explain: bool = False
+    ) -> Iterator[tuple[object, pa.Array, Counts]]:
+        """For each (payload, keys) in order: (payload, keep mask, counts). `keys` holds `repo` and `blob` columns.
+
+        With `explain`, each row's reason ("repository", "namespace", "blob"; null when kept) instead of the mask.
+        """
         pending: deque = deque()
         # The Scanner pulls `lookups()` from a thread of its own and reads well ahead; each batch in flight holds
         # its whole payload, so the reader waits for a free slot (never for long: a stall only costs memory).
@@ -112,6 +117,7 @@ class Matcher:
             batch_readahead=1,
             fragment_readahead=1,
         )
+        empty_type = pa.string() if explain else pa.bool_()
         parts: list[pa.RecordBatch] = []
         buffered = 0
         try:
@@ -122,17 +128,17 @@ class Matcher:
                     payload, key_batch, plain = pending.popleft()
                     slots.release()
                     if not key_batch.num_rows:
-                        yield payload, pa.array([], pa.bool_()), Counts()
+                        yield payload, pa.array([], empty_type), Counts()
                         continue
                     verdict, parts, buffered = _take_rows(parts, key_batch.num_rows, buffered)
-                    yield (payload, *self._decide(key_batch, plain, verdict))
+                    yield (payload, *self._decide(key_batch, plain, verdict, explain=explain))
         finally:
             finished.set()
         while pending:  # empty batches (and, at worst, a scanner that lost rows: caught below)
             payload, key_batch, _plain = pending.popleft()
             if key_batch.num_rows:
                 raise ClientError(f"internal error: {key_batch.num_rows} rows came back without a verdict")
-            yield payload, pa.array([], pa.bool_()), Counts()
+            yield payload, pa.array([], empty_type), Counts()
 
     def _derived(self, key_batch: pa.RecordBatch) -> tuple[pa.RecordBatch, pa.Array | None]:
         # The lookup columns (lower-cased `owner/name`, its owner, the blob id) and which rows are plain `owner/name`
@@ -152,7 +158,9 @@ class Matcher:
         plain = pc.and_(pc.match_substring_regex(low, _PLAIN_REPO_NAME), pc.invert(special))
         return pa.record_batch([low, owner, blob], schema=LOOKUP_SCHEMA), pc.fill_null(plain, False)
 
-    def _decide(self, key_batch: pa.RecordBatch, plain: pa.Array | None, verdict: pa.Table) -> tuple[pa.Array, Counts]:
+    def _decide(
+        self, key_batch: pa.RecordBatch, plain: pa.Array | None, verdict: pa.Table, *, explain: bool = False
+    ) -> tuple[pa.Array, Counts]:
         rows = key_batch.num_rows
         counts = Counts(rows_in=rows)
         blob = _column(verdict, "blob", rows)
@@ -170,10 +178,16 @@ class Matcher:
             counts.dropped["namespace"] = _true_count(pc.and_(namespace, pc.invert(repository)))
             counts.dropped["blob"] = _true_count(pc.and_(blob, pc.invert(by_repository)))
             dropped = pc.or_(by_repository, blob)
+            matched = {"repository": repository, "namespace": namespace, "blob": blob}
         else:
             counts.dropped["blob"] = _true_count(blob)
             dropped = blob
+            matched = {"blob": blob}
         counts.rows_kept = rows - sum(counts.dropped.values())
+        if explain:
+            # The first rule a row meets, in REASONS order: the one its drop is counted under.
+            conditions = pc.make_struct(*matched.values(), field_names=list(matched))
+            return pc.case_when(conditions, *(pa.scalar(reason) for reason in matched)), counts
         return pc.invert(dropped), counts
 
     def _slow_path(self, values: pa.Array, slow: pa.Array, repository: pa.Array, namespace: pa.Array):
