@@ -2,6 +2,7 @@
 verifying and filtering against a live portal."""
 
 import json
+import os
 import subprocess
 import sys
 import venv
@@ -20,9 +21,17 @@ CLIENT = ROOT / "clients" / "python"
 PORTAL_ONLY = ("django", "rest_framework", "celery", "kombu", "psycopg", "scancode", "licensedcode", "governance")
 
 
+# Without PYTHONPATH: a test run that points it at a checkout (whose clients/python holds the egg-info of the
+# wheel built here) must lend neither the portal nor an "installed" client to the venv.
+ISOLATED = {name: value for name, value in os.environ.items() if name != "PYTHONPATH"}
+
+
 def _pip(python: Path, *arguments: str) -> None:
     subprocess.run(
-        [python, "-m", "pip", "--disable-pip-version-check", "-q", *arguments], check=True, capture_output=True
+        [python, "-m", "pip", "--disable-pip-version-check", "-q", *arguments],
+        check=True,
+        capture_output=True,
+        env=ISOLATED,
     )
 
 
@@ -39,7 +48,9 @@ def client_venv(tmp_path_factory) -> Path:
 
 
 def _in_venv(bin_dir: Path, *arguments) -> subprocess.CompletedProcess:
-    return subprocess.run([str(argument) for argument in arguments], capture_output=True, text=True, cwd=bin_dir)
+    return subprocess.run(
+        [str(argument) for argument in arguments], capture_output=True, text=True, cwd=bin_dir, env=ISOLATED
+    )
 
 
 def test_the_wheel_installs_only_pyarrow_and_cryptography_with_what_they_need(client_venv):
