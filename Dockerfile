@@ -43,11 +43,18 @@ WORKDIR /app
 # to the exact versions of the lock.
 # The pipelines' client (clients/python) comes with the code below: its own dependencies (pyarrow,
 # cryptography) are the portal's too.
+# pyfusefilter (the releases' membership filter, releases/fuse.py) publishes no wheel for Python 3.12: pip
+# builds it from source with cffi, so a C compiler is here for this layer only.
+# hadolint ignore=DL3008
 COPY pyproject.toml requirements.lock ./
-RUN python -c "import tomllib; print(*(d for d in tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies'] if not d.startswith('dataset-exclusions')), sep=chr(10))" \
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends gcc libc6-dev \
+ && python -c "import tomllib; print(*(d for d in tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies'] if not d.startswith('dataset-exclusions')), sep=chr(10))" \
       > /tmp/requirements.txt \
  && pip install -c requirements.lock -r /tmp/requirements.txt \
- && rm /tmp/requirements.txt
+ && rm /tmp/requirements.txt \
+ && apt-get purge -y --auto-remove gcc libc6-dev \
+ && rm -rf /var/lib/apt/lists/*
 
 # scancode's license index (and package-pattern index) must be in the image, never built at
 # first start: a build takes minutes and ~1.6 GB of memory, and the runtime user could not

@@ -31,7 +31,8 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+# This tree's client, not the one the venv's editable install points at.
+sys.path[:0] = [str(ROOT), str(ROOT / "clients" / "python")]
 
 
 def generate(workdir: Path, rows: int, repositories: int, blobs: int, seed: int) -> dict:
@@ -44,6 +45,7 @@ def generate(workdir: Path, rows: int, repositories: int, blobs: int, seed: int)
     from exclusions.release_files import ExcludedRow, blobs_write, changes_write, repositories_write
     from exclusions.store import Store
     from governance.signing import manifest_sign, public_keys
+    from releases.fuse import membership_build
 
     random.seed(seed)
     started = time.perf_counter()
@@ -66,6 +68,7 @@ def generate(workdir: Path, rows: int, repositories: int, blobs: int, seed: int)
     slices = (blob_ids.slice(at, 1_000_000).to_pylist() for at in range(0, blobs, 1_000_000))
     blob_info = blobs_write(itertools.chain.from_iterable(slices), release_dir)
     changes = changes_write([], release_dir)
+    membership = membership_build(folder=release_dir)
     manifest = {
         "format": 1,
         "dataset": "bench",
@@ -73,7 +76,7 @@ def generate(workdir: Path, rows: int, repositories: int, blobs: int, seed: int)
         "created_at": since,
         "previous": None,
         "counts": {"repositories": listed, "namespaces": namespaces, "blobs": blob_info.rows},
-        "files": [info.as_dict() for info in (jsonl, parquet, blob_info, changes)],
+        "files": [info.as_dict() for info in (jsonl, parquet, blob_info, membership, changes)],
     }
     keys_dir = workdir / "keys"
     signed = manifest_sign(manifest=manifest, keys_dir=keys_dir, create=True)
@@ -398,7 +401,8 @@ def main() -> None:
     arguments = parser.parse_args()
     if arguments.run:
         if arguments.code_root:
-            sys.path.insert(0, str(arguments.code_root.resolve()))
+            code_root = arguments.code_root.resolve()
+            sys.path[:0] = [str(code_root), str(code_root / "clients" / "python")]
         name, workdir = arguments.run
         outcome = CONTENDERS[name](Path(workdir), arguments.processes)
         # VmHWM, not ru_maxrss: Linux carries the parent's peak over into a child's ru_maxrss across exec.

@@ -35,6 +35,7 @@ from governance.selectors import release_next_due
 from governance.signing import key_ensure, key_import, manifest_sign
 from optout.services import optout_requests_applied
 from releases.exclusions import excluded_blobs, exclusion_rows
+from releases.fuse import membership_build
 from releases.notifications import release_notifications_queue
 
 MANIFEST_FORMAT = 1
@@ -104,6 +105,8 @@ def _release_write(dataset: Dataset, folder: Path, version: int, previous: Relea
 
     jsonl, parquet = repositories_write(counted(exclusion_rows(dataset), lambda row: row.scope), folder)
     blobs = blobs_write(excluded_blobs(dataset), folder)
+    # From the two files just written, so that the filter holds exactly the rows they publish.
+    membership = membership_build(folder=folder)
     previous_rows = repositories_read(release_folder(previous) / "repositories.parquet") if previous else iter(())
     diff = changes_diff(previous_rows, repositories_read(folder / "repositories.parquet"))
     changes = changes_write(counted(diff, lambda change: change["op"]), folder)
@@ -121,7 +124,7 @@ def _release_write(dataset: Dataset, folder: Path, version: int, previous: Relea
             "added": counts["add"],
             "removed": counts["remove"],
         },
-        "files": [info.as_dict() for info in (jsonl, parquet, blobs, changes)],
+        "files": [info.as_dict() for info in (jsonl, parquet, blobs, membership, changes)],
     }
 
 

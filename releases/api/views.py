@@ -14,6 +14,7 @@ from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from exclusions.membership import MEMBERSHIP_FILE
 from governance.exceptions import GovernanceError
 from governance.limits import INVENTORY_MAX_BODY_BYTES, MAX_BODY_BYTES
 from governance.models import Dataset, Release
@@ -25,11 +26,19 @@ from releases.api.authentication import HasPipelineToken, token_covers
 from releases.notifications import WebhookRefused, webhook_delete, webhook_register
 from releases.selectors import exclusions_check, webhooks_of_token
 
-RELEASE_FILES = {"manifest.json", "repositories.jsonl", "repositories.parquet", "blobs.parquet", "changes.jsonl"}
+RELEASE_FILES = {
+    "manifest.json",
+    "repositories.jsonl",
+    "repositories.parquet",
+    "blobs.parquet",
+    MEMBERSHIP_FILE,
+    "changes.jsonl",
+}
 CONTENT_TYPES = {
     ".json": "application/json",
     ".jsonl": "application/x-ndjson",
     ".parquet": "application/vnd.apache.parquet",
+    ".fuse16": "application/octet-stream",
 }
 IMMUTABLE = "public, max-age=31536000, immutable"
 _RANGE_RE = re.compile(r"bytes=(\d*)-(\d*)")
@@ -207,10 +216,13 @@ class ReleaseFile(APIView):
             raise NotFound(f"A release has no file {name!r}: it has {', '.join(sorted(RELEASE_FILES))}.")
         release = _release(_dataset(slug), version)
         path = publication.release_folder(release) / name
+        listed = {info["name"]: info["sha256"] for info in release.manifest["files"]}
         if name == "manifest.json":
             digest = hashlib.sha256(path.read_bytes()).hexdigest()
-        else:
-            digest = next(info["sha256"] for info in release.manifest["files"] if info["name"] == name)
+        elif name in listed:
+            digest = listed[name]
+        else:  # a file that came later than this release (the membership filter)
+            raise NotFound(f"Release {release.version} has no file {name!r}: see its manifest.json.")
         etag = f'"{digest}"'
         if _etag_matches(request, etag):
             return HttpResponse(status=304, headers={"ETag": etag})

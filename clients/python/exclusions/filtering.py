@@ -7,6 +7,10 @@ owner, the blob id; derived once per batch, as the Scanner shares no work betwee
 through one Scanner (`Scanner.from_batches`, single-threaded, so batches come out in the order they went
 in), and the verdicts are paired back with the batches they came from by row count.
 
+Blob ids of a release that lists millions of them are looked up otherwise, with no hash set: the release's
+membership filter answers for every row, in the thread that derives the lookup columns, and its "perhaps"
+is confirmed by binary search in the sorted ids (exclusions.membership).
+
 Repository values that look like The Stack v2's `repo_name` (`owner/name`, letters, digits, `._-`)
 are matched vectorised, lower-cased, against the release's github.com entries; any other value (URLs,
 canonical names of other forges) is parsed with the identity rules, once per distinct value.
@@ -79,8 +83,13 @@ class Matcher:
                 projection["repository"] = pc.is_in(pc.field("low"), value_set=listed)
             if len(owners):
                 projection["namespace"] = pc.is_in(pc.field("owner"), value_set=owners)
+        self.blob_membership = None
         if blobs and len(release.blob_ids):
-            projection["blob"] = pc.is_in(pc.field("blob"), value_set=release.blob_ids)
+            membership = release.blob_membership
+            if membership is not None and membership.vectorised:
+                self.blob_membership = membership
+            else:
+                projection["blob"] = pc.is_in(pc.field("blob"), value_set=release.blob_ids)
         self.projection = projection or {"nothing": pc.scalar(False)}  # a Scanner needs one column
         self._slow_cache: dict[str, str | None] = {}
 
@@ -103,10 +112,11 @@ class Matcher:
                 while not slots.acquire(timeout=0.05) and waited < 1.0 and not finished.is_set():
                     waited += 0.05
                 if not key_batch.num_rows:
-                    pending.append((payload, key_batch, None))
+                    pending.append((payload, key_batch, None, None))
                     continue
                 lookup, plain = self._derived(key_batch)
-                pending.append((payload, key_batch, plain))
+                listed = self.blob_membership.listed(key_batch.column("blob")) if self.blob_membership else None
+                pending.append((payload, key_batch, plain, listed))
                 yield lookup
 
         scanner = ds.Scanner.from_batches(
@@ -125,17 +135,17 @@ class Matcher:
                 parts.append(batch)
                 buffered += batch.num_rows
                 while pending and pending[0][1].num_rows <= buffered:
-                    payload, key_batch, plain = pending.popleft()
+                    payload, key_batch, plain, listed = pending.popleft()
                     slots.release()
                     if not key_batch.num_rows:
                         yield payload, pa.array([], empty_type), Counts()
                         continue
                     verdict, parts, buffered = _take_rows(parts, key_batch.num_rows, buffered)
-                    yield (payload, *self._decide(key_batch, plain, verdict, explain=explain))
+                    yield (payload, *self._decide(key_batch, plain, verdict, listed, explain=explain))
         finally:
             finished.set()
         while pending:  # empty batches (and, at worst, a scanner that lost rows: caught below)
-            payload, key_batch, _plain = pending.popleft()
+            payload, key_batch, _plain, _listed = pending.popleft()
             if key_batch.num_rows:
                 raise ClientError(f"internal error: {key_batch.num_rows} rows came back without a verdict")
             yield payload, pa.array([], empty_type), Counts()
@@ -159,11 +169,17 @@ class Matcher:
         return pa.record_batch([low, owner, blob], schema=LOOKUP_SCHEMA), pc.fill_null(plain, False)
 
     def _decide(
-        self, key_batch: pa.RecordBatch, plain: pa.Array | None, verdict: pa.Table, *, explain: bool = False
+        self,
+        key_batch: pa.RecordBatch,
+        plain: pa.Array | None,
+        verdict: pa.Table,
+        listed: pa.Array | None,
+        *,
+        explain: bool = False,
     ) -> tuple[pa.Array, Counts]:
         rows = key_batch.num_rows
         counts = Counts(rows_in=rows)
-        blob = _column(verdict, "blob", rows)
+        blob = listed if listed is not None else _column(verdict, "blob", rows)
         if self.repositories:
             # Set lookups answer for plain values only; `plain` is false where the repository is null.
             repository = pc.and_(_column(verdict, "repository", rows), plain)
