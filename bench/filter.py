@@ -10,7 +10,9 @@ engine once per round, in turn, each in a process of its own: peak RSS per engin
 - python: a plain Python loop over sets, batch by batch (what a pipeline author writes by hand; goal: slower);
 - exclusions: `exclusions filter` on the shard (verification of the release included);
 - exclusions_jobs: `exclusions filter --jobs N` (--processes) on the shard cut into --shards files;
-- exclusions_baseline: `exclusions filter` from another code tree (--baseline-tree), for before/after figures.
+- exclusions_baseline: `exclusions filter` from another code tree (--baseline-tree), for before/after figures;
+- spark: `exclusions.spark`'s job (mapInArrow) in Spark's local mode on --processes cores (goal: within 2× of the
+  CLI's rows per core-second); its peak RSS and CPU are summed over its process tree (driver, JVM, Python workers).
 Every engine must keep the same rows: their count and a hash of the kept blob ids are compared.
 
     .venv/bin/python bench/filter.py [--rows 10000000] [--repositories 1000000] [--blobs 10000000] [--runs 3]
@@ -234,14 +236,78 @@ def run_exclusions_jobs(workdir: Path, processes: int) -> dict:
     return _exclusions(workdir, inputs, workdir / "out-jobs", "--jobs", str(processes))
 
 
+def run_spark(workdir: Path, processes: int) -> dict:
+    """`exclusions.spark`'s job in local mode on the shard: this process is Spark's driver, with a JVM and Python
+    workers below it. Their memory and CPU are measured here, summed over the process tree from /proc (every 0.2 s):
+    this process's own peak and its waited-for children's rusage would miss the JVM's Python workers."""
+    import threading
+
+    from exclusions import spark
+
+    output, report = workdir / "out-spark", workdir / "report-spark.json"
+    seen: dict[int, tuple[int, float]] = {}  # pid → (latest RSS in kB, latest CPU seconds)
+    peak_kb, stop = [0], threading.Event()
+
+    def sample() -> None:
+        tick = os.sysconf("SC_CLK_TCK")
+        while not stop.wait(0.2):
+            tree, changed = {os.getpid()}, True
+            stats = {}
+            for entry in Path("/proc").iterdir():
+                if entry.name.isdigit():
+                    try:
+                        fields = (entry / "stat").read_text().rpartition(")")[2].split()
+                        stats[int(entry.name)] = fields
+                    except OSError:
+                        continue
+            while changed:  # descendants: every process whose parent is in the tree
+                grown = {pid for pid, fields in stats.items() if int(fields[1]) in tree}
+                changed, tree = not grown <= tree, tree | grown
+            total = 0
+            for pid in tree & stats.keys():
+                fields = stats[pid]
+                rss_kb = int(fields[21]) * os.sysconf("SC_PAGE_SIZE") // 1024
+                seen[pid] = (rss_kb, (int(fields[11]) + int(fields[12])) / tick)
+                total += rss_kb
+            peak_kb[0] = max(peak_kb[0], total)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    arguments = ["--release", str(workdir / "exclusions"), "--input", str(workdir / "shard.parquet")]
+    arguments += ["--output", str(output), "--overwrite", "--report", str(report), "--master", f"local[{processes}]"]
+    arguments += ["--conf", "spark.ui.enabled=false", "--conf", "spark.driver.memory=2g"]
+    try:
+        status = spark.main(arguments)
+    finally:
+        stop.set()
+        sampler.join()
+    if status:
+        raise SystemExit(status)
+    result = json.loads(report.read_text())
+    return {
+        "rows_kept": result["rows_kept"],
+        "rows_dropped": result["rows_dropped"],
+        "workers": processes,
+        "process_tree": {
+            "peak_rss_mb": round(peak_kb[0] / 1024, 1),  # RSS summed over the tree: pages shared count twice
+            "cpu_seconds": round(sum(cpu for _rss, cpu in seen.values()), 2),  # as last sampled, per process
+            "processes_seen": len(seen),
+        },
+    }
+
+
 CONTENDERS = {
     "arrow": run_arrow,
     "python": run_python,
     "exclusions": run_exclusions,
     "exclusions_jobs": run_exclusions_jobs,
+    "spark": run_spark,  # exclusions.spark in local[--processes] mode (not in DEFAULT_ENGINES: a JVM to start)
     "exclusions_baseline": run_exclusions,  # the same command, from the code tree given by --baseline-tree
 }
 OUTPUTS = {"arrow": "out-arrow.parquet", "python": "out-python.parquet", "exclusions": "out-exclusions.parquet"}
+# Spark's part files, numbered by partition: the partitions of one input file follow its row groups in order, so the
+# in-order fingerprint below holds for Spark too (checked, not assumed: another order gives another hash).
+OUTPUTS["spark"] = "out-spark"
 
 
 def kept_fingerprint(workdir: Path, name: str) -> dict:
@@ -255,7 +321,8 @@ def kept_fingerprint(workdir: Path, name: str) -> dict:
     if name == "exclusions_jobs":
         files = sorted((workdir / "out-jobs").glob("*.parquet"))
     else:
-        files = [workdir / OUTPUTS.get(name, "out-exclusions.parquet")]
+        output = workdir / OUTPUTS.get(name, "out-exclusions.parquet")
+        files = sorted(output.glob("*.parquet")) if output.is_dir() else [output]
     digest, sizes, rows = hashlib.sha256(), hashlib.sha256(), 0
     for path in files:
         column = pq.read_table(path, columns=["blob_id"]).column(0)
@@ -368,6 +435,7 @@ def main() -> None:
         if workers:  # a pool: every worker holds its own hash sets at once
             peaks.update(peak_rss_mb_main=round(own_mb, 1), peak_rss_mb_per_worker=round(workers, 1))
             peaks["peak_rss_mb"] = round(own_mb + workers * outcome.get("workers", 1), 1)
+        peaks.update(outcome.pop("process_tree", {}))  # an engine that measured its whole process tree (spark)
         print(json.dumps({**outcome, **peaks}))
         return
     if arguments.generate:
@@ -412,6 +480,16 @@ def main() -> None:
         goals["exclusions_vs_python_loop_time"] = {"median_ratio": round(ratio, 2), "goal": "< 1", "met": ratio < 1}
     if "exclusions_jobs" in median and "exclusions" in median:
         goals["exclusions_one_process_vs_jobs_time"] = round(median["exclusions"] / median["exclusions_jobs"], 2)
+    if "spark" in median and "exclusions" in median:
+        # Per core: Spark runs on --processes cores, `exclusions filter` in one process (plus its writer thread).
+        cli, spark = arguments.rows / median["exclusions"], arguments.rows / (median["spark"] * arguments.processes)
+        goals["spark_vs_cli_rows_per_core_second"] = {
+            "cli": round(cli),
+            "spark": round(spark),
+            "ratio": round(cli / spark, 2),
+            "goal": "spark within 2x",
+            "met": cli / spark <= 2,
+        }
     if "exclusions_baseline" in median and "exclusions" in median:
         goals["exclusions_baseline_vs_exclusions_time"] = round(median["exclusions_baseline"] / median["exclusions"], 2)
     print(
