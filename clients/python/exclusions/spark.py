@@ -314,7 +314,7 @@ def _one_line(error: Exception) -> str:
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="exclusions-spark",
+        prog="exclusions spark",
         description="Drop the rows a verified exclusion-list release excludes from Parquet shards, with Spark.",
     )
     parser.add_argument("--release", required=True, type=Path, metavar="DIR", help="an `exclusions pull` directory")
