@@ -13,6 +13,8 @@ engine once per round, in turn, each in a process of its own: peak RSS per engin
 - exclusions_baseline: `exclusions filter` from another code tree (--baseline-tree), for before/after figures;
 - datatrove: a datatrove pipeline (ParquetReader, exclusions.datatrove.ExclusionFilter, ParquetWriter) on the
   --shards files, one task each, --processes workers (not run by default; needs the [datatrove] extra).
+- spark: `exclusions.spark`'s job (mapInArrow) in Spark's local mode on --processes cores (goal: within 2× of the
+  CLI's rows per core-second); its peak RSS and CPU are summed over its process tree (driver, JVM, Python workers).
 Every engine must keep the same rows: their count and a hash of the kept blob ids are compared.
 
     .venv/bin/python bench/filter.py [--rows 10000000] [--repositories 1000000] [--blobs 10000000] [--runs 3]
@@ -277,15 +279,79 @@ def run_datatrove(workdir: Path, processes: int) -> dict:
     return {"rows_kept": total["forwarded"], "rows_dropped": dropped, "workers": processes}
 
 
+def run_spark(workdir: Path, processes: int) -> dict:
+    """`exclusions.spark`'s job in local mode on the shard: this process is Spark's driver, with a JVM and Python
+    workers below it. Their memory and CPU are measured here, summed over the process tree from /proc (every 0.2 s):
+    this process's own peak and its waited-for children's rusage would miss the JVM's Python workers."""
+    import threading
+
+    from exclusions import spark
+
+    output, report = workdir / "out-spark", workdir / "report-spark.json"
+    seen: dict[int, tuple[int, float]] = {}  # pid → (latest RSS in kB, latest CPU seconds)
+    peak_kb, stop = [0], threading.Event()
+
+    def sample() -> None:
+        tick = os.sysconf("SC_CLK_TCK")
+        while not stop.wait(0.2):
+            tree, changed = {os.getpid()}, True
+            stats = {}
+            for entry in Path("/proc").iterdir():
+                if entry.name.isdigit():
+                    try:
+                        fields = (entry / "stat").read_text().rpartition(")")[2].split()
+                        stats[int(entry.name)] = fields
+                    except OSError:
+                        continue
+            while changed:  # descendants: every process whose parent is in the tree
+                grown = {pid for pid, fields in stats.items() if int(fields[1]) in tree}
+                changed, tree = not grown <= tree, tree | grown
+            total = 0
+            for pid in tree & stats.keys():
+                fields = stats[pid]
+                rss_kb = int(fields[21]) * os.sysconf("SC_PAGE_SIZE") // 1024
+                seen[pid] = (rss_kb, (int(fields[11]) + int(fields[12])) / tick)
+                total += rss_kb
+            peak_kb[0] = max(peak_kb[0], total)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    arguments = ["--release", str(workdir / "exclusions"), "--input", str(workdir / "shard.parquet")]
+    arguments += ["--output", str(output), "--overwrite", "--report", str(report), "--master", f"local[{processes}]"]
+    arguments += ["--conf", "spark.ui.enabled=false", "--conf", "spark.driver.memory=2g"]
+    try:
+        status = spark.main(arguments)
+    finally:
+        stop.set()
+        sampler.join()
+    if status:
+        raise SystemExit(status)
+    result = json.loads(report.read_text())
+    return {
+        "rows_kept": result["rows_kept"],
+        "rows_dropped": result["rows_dropped"],
+        "workers": processes,
+        "process_tree": {
+            "peak_rss_mb": round(peak_kb[0] / 1024, 1),  # RSS summed over the tree: pages shared count twice
+            "cpu_seconds": round(sum(cpu for _rss, cpu in seen.values()), 2),  # as last sampled, per process
+            "processes_seen": len(seen),
+        },
+    }
+
+
 CONTENDERS = {
     "arrow": run_arrow,
     "python": run_python,
     "exclusions": run_exclusions,
     "exclusions_jobs": run_exclusions_jobs,
+    "spark": run_spark,  # exclusions.spark in local[--processes] mode (not in DEFAULT_ENGINES: a JVM to start)
     "exclusions_baseline": run_exclusions,  # the same command, from the code tree given by --baseline-tree
     "datatrove": run_datatrove,
 }
 OUTPUTS = {"arrow": "out-arrow.parquet", "python": "out-python.parquet", "exclusions": "out-exclusions.parquet"}
+# Spark's part files, numbered by partition: the partitions of one input file follow its row groups in order, so the
+# in-order fingerprint below holds for Spark too (checked, not assumed: another order gives another hash).
+OUTPUTS["spark"] = "out-spark"
 
 
 def kept_fingerprint(workdir: Path, name: str) -> dict:
@@ -301,7 +367,8 @@ def kept_fingerprint(workdir: Path, name: str) -> dict:
     elif name == "datatrove":  # 000_00000.parquet … by rank: the pieces' order, no sorting of rows needed
         files = sorted((workdir / "out-datatrove").glob("*.parquet"))
     else:
-        files = [workdir / OUTPUTS.get(name, "out-exclusions.parquet")]
+        output = workdir / OUTPUTS.get(name, "out-exclusions.parquet")
+        files = sorted(output.glob("*.parquet")) if output.is_dir() else [output]
     digest, sizes, rows = hashlib.sha256(), hashlib.sha256(), 0
     for path in files:
         column = pq.read_table(path, columns=["blob_id"]).column(0)
@@ -415,6 +482,7 @@ def main() -> None:
         if workers:  # a pool: every worker holds its own hash sets at once
             peaks.update(peak_rss_mb_main=round(own_mb, 1), peak_rss_mb_per_worker=round(workers, 1))
             peaks["peak_rss_mb"] = round(own_mb + workers * outcome.get("workers", 1), 1)
+        peaks.update(outcome.pop("process_tree", {}))  # an engine that measured its whole process tree (spark)
         print(json.dumps({**outcome, **peaks}))
         return
     if arguments.generate:
@@ -473,6 +541,16 @@ def main() -> None:
             "cli_over_datatrove": round(ratio, 2),
             "goal": "≤ 2",
             "met": ratio <= 2,
+        }
+    if "spark" in median and "exclusions" in median:
+        # Per core: Spark runs on --processes cores, `exclusions filter` in one process (plus its writer thread).
+        cli, spark = arguments.rows / median["exclusions"], arguments.rows / (median["spark"] * arguments.processes)
+        goals["spark_vs_cli_rows_per_core_second"] = {
+            "cli": round(cli),
+            "spark": round(spark),
+            "ratio": round(cli / spark, 2),
+            "goal": "spark within 2x",
+            "met": cli / spark <= 2,
         }
     if "exclusions_baseline" in median and "exclusions" in median:
         goals["exclusions_baseline_vs_exclusions_time"] = round(median["exclusions_baseline"] / median["exclusions"], 2)
