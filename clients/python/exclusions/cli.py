@@ -97,13 +97,8 @@ def _filter(arguments) -> int:
     }
     if arguments.report:
         write_atomic(Path(arguments.report), (json.dumps(report, indent=2) + "\n").encode())
-    dropped = report["rows_dropped"]
-    print(
-        f"release {verified.version} of {verified.dataset}: {total.rows_in:,} rows in, {total.rows_kept:,} kept, "
-        f"{dropped['total']:,} dropped (repository {dropped['repository']:,}, namespace {dropped['namespace']:,}, "
-        f"blob {dropped['blob']:,}) in {len(shards) - len(failed)} of {len(shards)} shards",
-        file=sys.stderr,
-    )
+    shards_written = f"in {len(shards) - len(failed)} of {len(shards)} shards"
+    print(f"release {verified.version} of {verified.dataset}: {total.summary()} {shards_written}", file=sys.stderr)
     for shard in failed:
         print(f"exclusions filter: {shard.error}", file=sys.stderr)
     return 1 if failed else 0

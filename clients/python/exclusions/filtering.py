@@ -66,6 +66,14 @@ class Counts:
             "unreadable_repositories": self.unreadable_repositories,
         }
 
+    def summary(self) -> str:
+        """The one line a command prints: rows in, kept and dropped per reason."""
+        dropped = self.dropped
+        return (
+            f"{self.rows_in:,} rows in, {self.rows_kept:,} kept, {sum(dropped.values()):,} dropped (repository "
+            f"{dropped['repository']:,}, namespace {dropped['namespace']:,}, blob {dropped['blob']:,})"
+        )
+
 
 class Matcher:
     """The release's lookups as Arrow expressions, plus the per-value fallback for other spellings."""

@@ -260,13 +260,8 @@ def main(argv: list[str] | None = None) -> int:
     }
     if arguments.report:
         write_atomic(Path(arguments.report), (json.dumps(report, indent=2) + "\n").encode())
-    dropped = report["rows_dropped"]
-    print(
-        f"release {verified.version} of {verified.dataset}: {counts.rows_in:,} rows in, {counts.rows_kept:,} kept, "
-        f"{dropped['total']:,} dropped (repository {dropped['repository']:,}, namespace {dropped['namespace']:,}, "
-        f"blob {dropped['blob']:,}) into {arguments.output}",
-        file=sys.stderr,
-    )
+    release = f"release {verified.version} of {verified.dataset}"
+    print(f"{release}: {counts.summary()} into {arguments.output}", file=sys.stderr)
     return 0
 
 
