@@ -6,6 +6,10 @@ itself: an SPDX exception only adds permissions (`Apache-2.0 WITH LLVM-exception
 with more freedom), so a policy that takes GPL-2.0-only only with the Classpath exception lists
 `GPL-2.0-only WITH Classpath-exception-2.0`. A license that only says "some license, unknown which" makes the answer
 depend on it: three-valued logic returns None there, which becomes `needs_review`.
+
+A license id is decided by, in order: the deny list, the allow list, then its scancode category (a policy allows
+categories: every Permissive and Public Domain license by default). An id scancode does not know is unknown
+(None) when the policy allows categories; a policy of explicit lists alone refuses it, as it always did.
 """
 
 from dataclasses import dataclass
@@ -13,16 +17,13 @@ from functools import cache
 
 from license_expression import AND, OR, ExpressionError, LicenseSymbol, LicenseWithExceptionSymbol, Licensing
 
-from governance.models import DEFAULT_ALLOWED_LICENSES
+from audits.scancode import UNKNOWN_KEYS, spdx_category
+from governance.models import DEFAULT_ALLOWED_CATEGORIES
 
 _licensing = Licensing()
 
 # SPDX identifiers scancode gives to "a license is referred to, but which one is unknown".
 UNKNOWN_SPDX_PREFIX = "licenseref-scancode-"
-# scancode keys that say "a license is referred to here, but which one is not known".
-UNKNOWN_KEYS = frozenset(
-    {"unknown", "unknown-license-reference", "free-unknown", "unknown-spdx", "other-permissive", "other-copyleft"}
-)
 # Most permissive first; an AND takes the worst part, an OR the best branch.
 CLASS_RANK = {"permissive": 0, "copyleft": 1, "proprietary": 2, "unknown": 3}
 
@@ -34,19 +35,27 @@ class Policy:
     name: str
     allowed: frozenset[str]  # lower-cased SPDX identifiers (or `X WITH Y` units)
     no_license: str  # include | exclude | needs_review
+    categories: frozenset[str] = frozenset()  # scancode license categories allowed
+    denied: frozenset[str] = frozenset()  # lower-cased SPDX identifiers (or units) refused whatever their category
 
     @classmethod
     def from_dataset(cls, dataset) -> "Policy":
         return cls(
             name=dataset.slug,
-            allowed=frozenset(key.strip().lower() for key in dataset.allowed_licenses),
+            allowed=_keys(dataset.allowed_licenses),
             no_license=dataset.no_license,
+            categories=frozenset(dataset.allowed_categories),
+            denied=_keys(dataset.denied_licenses),
         )
 
 
-# The built-in policy, reported under the key `default`: The Stack v2's permissive-or-none.
+def _keys(spdx_ids) -> frozenset[str]:
+    return frozenset(key.strip().lower() for key in spdx_ids)
+
+
+# The built-in policy, reported under the key `default`: every Permissive and Public Domain license, and no license.
 DEFAULT_POLICY = Policy(
-    name="default", allowed=frozenset(key.lower() for key in DEFAULT_ALLOWED_LICENSES), no_license="include"
+    name="default", allowed=frozenset(), no_license="include", categories=frozenset(DEFAULT_ALLOWED_CATEGORIES)
 )
 
 
@@ -66,25 +75,35 @@ def is_unknown_spdx(key: str) -> bool:
 
 
 @cache
-def policy_allows(expression: str, allowed: frozenset[str]) -> bool | None:
+def policy_allows(expression: str, policy: Policy) -> bool | None:
     """True if the policy allows the SPDX expression, False if it does not, None if that hangs on an unknown license."""
     parsed = expression_parse(expression)
     if parsed is None:
         return None
-    return _allows(parsed, allowed)
+    return _allows(parsed, policy)
 
 
-def _allows(node, allowed: frozenset[str]) -> bool | None:
+def _allows(node, policy: Policy) -> bool | None:
     if isinstance(node, LicenseWithExceptionSymbol):
-        if str(node).lower() in allowed:
+        unit = str(node).lower()
+        if unit in policy.denied:
+            return False
+        if unit in policy.allowed:
             return True
-        return _allows(node.license_symbol, allowed)
+        return _allows(node.license_symbol, policy)
     if isinstance(node, LicenseSymbol):
         key = node.key.lower()
-        if key in allowed:
+        if key in policy.denied:
+            return False
+        if key in policy.allowed:
             return True
-        return None if is_unknown_spdx(key) else False
-    answers = [_allows(part, allowed) for part in node.args]
+        if is_unknown_spdx(key):
+            return None
+        if not policy.categories:
+            return False
+        category = spdx_category(key)
+        return None if category is None else category in policy.categories
+    answers = [_allows(part, policy) for part in node.args]
     if isinstance(node, OR):
         if True in answers:
             return True

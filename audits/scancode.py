@@ -18,8 +18,12 @@ from pathlib import Path
 
 from django.conf import settings
 
-from audits.policy import UNKNOWN_KEYS
 from governance.exceptions import GovernanceError
+
+# scancode keys that say "a license is referred to here, but which one is not known".
+UNKNOWN_KEYS = frozenset(
+    {"unknown", "unknown-license-reference", "free-unknown", "unknown-spdx", "other-permissive", "other-copyleft"}
+)
 
 # What we keep of a finding; a new number makes every blob be scanned again.
 FINDINGS_FORMAT = 2
@@ -126,6 +130,28 @@ def license_class(key: str) -> str:
     if license_ is None:
         return "unknown"
     return _CATEGORY_CLASSES.get(license_.category, "unknown")
+
+
+@cache
+def _spdx_categories() -> dict[str, str]:
+    # Lazy: keeps scancode (+0.3 s, +50 MB a process) out of the web process.
+    from licensedcode.cache import get_licenses_db
+
+    categories = {}
+    for key, license_ in get_licenses_db().items():
+        if not license_.category:
+            continue
+        # An SPDX id, its other spellings, and scancode's own `LicenseRef-scancode-<key>` all name the license.
+        names = [license_.spdx_license_key, *(license_.other_spdx_license_keys or ()), f"licenseref-scancode-{key}"]
+        for name in names:
+            if name:
+                categories.setdefault(name.lower(), license_.category)
+    return categories
+
+
+def spdx_category(spdx_key: str) -> str | None:
+    """scancode's category of one SPDX license id ("Permissive", "Copyleft", …), or None when it knows no such id."""
+    return _spdx_categories().get(spdx_key.lower())
 
 
 @dataclass

@@ -28,8 +28,9 @@ import psycopg
 from common import ROOT, percentile, scratch_database
 
 POPULATE = """
-INSERT INTO governance_dataset (slug, name, description, allowed_licenses, no_license, publish_every_hours, created_at)
-VALUES ('bench', 'Bench', '', '[]', 'include', 0, now());
+INSERT INTO governance_dataset (slug, name, description, allowed_categories, allowed_licenses, denied_licenses,
+    no_license, publish_every_hours, created_at)
+VALUES ('bench', 'Bench', '', '[]', '[]', '[]', 'include', 0, now());
 INSERT INTO optout_optoutrequest (origin, email, scope, namespace, all_datasets, reason, state, proof_token,
     reinclusion_token, submitted_ip_hash, created_at)
 VALUES ('administrative', '', 'repositories', '', true, 'bench', 'active', 'bench-token', '', '', now());

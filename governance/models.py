@@ -27,8 +27,38 @@ DEFAULT_ALLOWED_LICENSES = [
 ]
 
 
+# scancode's license categories, as its license database names them; a policy allows some of them.
+LICENSE_CATEGORIES = [
+    "Permissive",
+    "Public Domain",
+    "Copyleft Limited",
+    "Copyleft",
+    "Proprietary Free",
+    "Free Restricted",
+    "Source-available",
+    "Commercial",
+    "Patent License",
+    "CLA",
+    "Unstated License",
+]
+# The built-in policy: every Permissive and Public Domain license (curl, ISC, MIT-CMU, sudo … as well as MIT).
+DEFAULT_ALLOWED_CATEGORIES = ["Permissive", "Public Domain"]
+
+
 def default_allowed_licenses() -> list[str]:
     return list(DEFAULT_ALLOWED_LICENSES)
+
+
+def default_allowed_categories() -> list[str]:
+    return list(DEFAULT_ALLOWED_CATEGORIES)
+
+
+def validate_license_categories(value) -> None:
+    unknown = [category for category in value if category not in LICENSE_CATEGORIES] if isinstance(value, list) else 0
+    if unknown != []:
+        raise ValidationError(
+            f"not license categories: {unknown or value!r}; choose from {', '.join(LICENSE_CATEGORIES)}"
+        )
 
 
 class JobStatus(models.TextChoices):
@@ -84,8 +114,17 @@ class Dataset(models.Model):
     slug = models.SlugField(max_length=100, unique=True, validators=[validate_dataset_slug])
     name = models.CharField(max_length=200)
     description = models.TextField(blank=True)
+    allowed_categories = models.JSONField(
+        default=default_allowed_categories,
+        blank=True,
+        validators=[validate_license_categories],
+        help_text="scancode license categories the dataset's policy allows (Permissive, Public Domain, …)",
+    )
     allowed_licenses = models.JSONField(
-        default=default_allowed_licenses, help_text="SPDX license keys the dataset's policy allows"
+        default=list, blank=True, help_text="SPDX license ids allowed whatever their category"
+    )
+    denied_licenses = models.JSONField(
+        default=list, blank=True, help_text="SPDX license ids refused whatever their category"
     )
     no_license = models.CharField(
         max_length=20, choices=NoLicense.choices, default=NoLicense.INCLUDE, help_text="Repositories with no license"

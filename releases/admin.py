@@ -5,6 +5,9 @@ from audits.services import dataset_policy_changed
 from governance.models import Dataset
 from releases.models import Webhook, WebhookDelivery
 
+# The fields of a dataset's license policy: a change to any of them reclassifies the stored verdicts.
+POLICY_FIELDS = {"allowed_categories", "allowed_licenses", "denied_licenses", "no_license"}
+
 
 # Registered here, on the floor that may call the audits app: saving a new policy reclassifies stored verdicts.
 @admin.register(Dataset)
@@ -22,7 +25,7 @@ class DatasetAdmin(admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)
-        if change and {"allowed_licenses", "no_license"} & set(form.changed_data):
+        if change and POLICY_FIELDS & set(form.changed_data):
             # A new policy applies to the stored verdicts at once, without rescanning anything.
             reclassified = dataset_policy_changed(dataset=obj)
             messages.info(request, f"Policy changed: {reclassified:,} stored verdict(s) reclassified.")

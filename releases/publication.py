@@ -116,7 +116,12 @@ def _release_write(dataset: Dataset, folder: Path, version: int, previous: Relea
         "version": version,
         "created_at": frozen_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "previous": previous.version if previous else None,
-        "policy": {"allowed_licenses": sorted(dataset.allowed_licenses), "no_license": dataset.no_license},
+        "policy": {
+            "allowed_categories": sorted(dataset.allowed_categories),
+            "allowed_licenses": sorted(dataset.allowed_licenses),
+            "denied_licenses": sorted(dataset.denied_licenses),
+            "no_license": dataset.no_license,
+        },
         "counts": {
             "repositories": counts["repository"],
             "namespaces": counts["namespace"],

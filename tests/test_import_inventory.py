@@ -52,7 +52,7 @@ def test_stack_v2_rows_become_one_inventory_entry_per_repository(tmp_path):
 def test_import_creates_the_dataset_with_the_default_policy(tmp_path):
     run_import("new-set", write_jsonl(tmp_path / "x.jsonl", [{"repository": "github.com/a/b"}]))
     dataset = Dataset.objects.get(slug="new-set")
-    assert "MIT" in dataset.allowed_licenses and dataset.no_license == "include"
+    assert dataset.allowed_categories == ["Permissive", "Public Domain"] and dataset.no_license == "include"
 
 
 def test_bad_rows_are_named_by_row_number_and_the_good_ones_are_imported(tmp_path):

@@ -17,7 +17,19 @@ PERMISSIVE = frozenset({"mit", "apache-2.0", "bsd-3-clause"})
 
 
 def allows(expression: str, allowed=PERMISSIVE) -> bool | None:
-    return policy_allows(expression, frozenset(allowed))
+    """Under a policy of an explicit list alone (no category)."""
+    return policy_allows(expression, Policy(name="listed", allowed=frozenset(allowed), no_license="include"))
+
+
+def by_category(expression: str, categories=("Permissive", "Public Domain"), allowed=(), denied=()) -> bool | None:
+    policy = Policy(
+        name="categories",
+        allowed=frozenset(allowed),
+        no_license="include",
+        categories=frozenset(categories),
+        denied=frozenset(denied),
+    )
+    return policy_allows(expression, policy)
 
 
 def test_a_single_license_passes_when_listed_whatever_its_case():
@@ -77,13 +89,46 @@ def test_an_empty_or_unparsable_expression_is_not_decided():
     assert allows("MIT AND AND") is None
 
 
-def test_the_default_policy_is_the_stacks_permissive_list_and_includes_repositories_without_a_license():
+def test_the_default_policy_allows_every_permissive_and_public_domain_license_and_no_license():
     assert DEFAULT_POLICY.name == "default"
     assert DEFAULT_POLICY.no_license == "include"
-    for expression in ["MIT", "Apache-2.0", "BSD-3-Clause", "ISC", "Unlicense", "MIT OR Apache-2.0"]:
-        assert policy_allows(expression, DEFAULT_POLICY.allowed) is True
-    for expression in ["GPL-3.0-only", "LGPL-2.1-only", "AGPL-3.0-only", "CC-BY-NC-4.0", "MPL-2.0"]:
-        assert policy_allows(expression, DEFAULT_POLICY.allowed) is False
+    assert DEFAULT_POLICY.categories == {"Permissive", "Public Domain"}
+    # curl's, jq's (CC-BY-3.0 docs, ICU, dtoa) and tmux's vendored sudo license: permissive by scancode's categories.
+    allowed = ["MIT", "Apache-2.0", "BSD-3-Clause", "ISC", "Unlicense", "MIT OR Apache-2.0", "curl", "MIT-CMU"]
+    allowed += ["ICU", "CC-BY-3.0", "dtoa", "LicenseRef-scancode-sudo", "CC0-1.0", "Zlib", "0BSD"]
+    for expression in allowed:
+        assert policy_allows(expression, DEFAULT_POLICY) is True, expression
+    refused = ["GPL-3.0-only", "LGPL-2.1-only", "AGPL-3.0-only", "CC-BY-NC-4.0", "MPL-2.0", "BUSL-1.1", "SSPL-1.0"]
+    for expression in refused:
+        assert policy_allows(expression, DEFAULT_POLICY) is False, expression
+
+
+def test_a_category_policy_takes_the_best_branch_of_an_or_and_the_worst_part_of_an_and():
+    assert by_category("curl OR GPL-2.0-only") is True
+    assert by_category("curl AND GPL-2.0-only") is False
+    assert by_category("BUSL-1.1 OR SSPL-1.0 OR AGPL-3.0-only") is False
+    assert by_category("GPL-2.0-only WITH Classpath-exception-2.0 AND MIT") is False
+    assert by_category("LGPL-2.1-only", categories=("Permissive", "Copyleft Limited")) is True
+
+
+def test_the_deny_list_wins_over_a_category_and_the_allow_list_adds_to_it():
+    assert by_category("MIT", denied={"mit"}) is False
+    assert by_category("MIT OR curl", denied={"mit"}) is True
+    assert by_category("GPL-2.0-only", allowed={"gpl-2.0-only"}) is True
+    assert by_category(
+        "GPL-2.0-only WITH Classpath-exception-2.0", allowed={"gpl-2.0-only with classpath-exception-2.0"}
+    )
+    assert (
+        by_category("GPL-2.0-only WITH Classpath-exception-2.0", denied={"gpl-2.0-only with classpath-exception-2.0"})
+        is False
+    )
+
+
+def test_an_id_scancode_does_not_know_goes_to_review_under_categories_and_is_refused_by_a_list():
+    assert by_category("LicenseRef-my-company-license") is None
+    assert by_category("MIT AND LicenseRef-my-company-license") is None
+    assert by_category("MIT OR LicenseRef-my-company-license") is True
+    assert allows("LicenseRef-my-company-license") is False
 
 
 @pytest.mark.django_db
@@ -91,11 +136,15 @@ def test_a_dataset_policy_lowercases_its_licenses():
     from governance.models import Dataset
 
     dataset = Dataset.objects.create(
-        slug="weak-copyleft", name="Weak copyleft", allowed_licenses=[" MIT", "LGPL-2.1-only"], no_license="exclude"
+        slug="weak-copyleft",
+        name="Weak copyleft",
+        allowed_licenses=[" MIT", "LGPL-2.1-only"],
+        allowed_categories=[],
+        no_license="exclude",
     )
     policy = Policy.from_dataset(dataset)
-    assert policy == Policy(name="weak-copyleft", allowed=frozenset({"mit", "lgpl-2.1-only"}), no_license="exclude")
-    assert policy_allows("LGPL-2.1-only", policy.allowed) is True
+    assert policy.allowed == {"mit", "lgpl-2.1-only"} and policy.no_license == "exclude"
+    assert policy_allows("LGPL-2.1-only", policy) is True
 
 
 def test_expression_combine_keeps_an_or_that_covers_the_others():

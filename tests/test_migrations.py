@@ -65,7 +65,8 @@ def test_existing_exclusions_get_the_name_the_check_looks_up_and_their_live_reas
 
 
 def test_existing_license_decisions_get_the_name_the_check_looks_up():
-    apps = migrated_to(("audits", "0002_review_stale_reason"))
+    # Datasets as they were then too: their policy columns came later.
+    apps = migrated_to(("audits", "0002_review_stale_reason"), ("governance", "0006_cache_table"))
     Repository = apps.get_model("governance", "Repository")
     Dataset = apps.get_model("governance", "Dataset")
     Scan = apps.get_model("audits", "Scan")
@@ -111,3 +112,35 @@ def test_existing_proof_checks_keep_reading_the_clone_url_they_always_read():
     Verification = apps.get_model("optout", "Verification")
     assert Verification.objects.get(pk=by_owner.pk).proof_url == "https://git.example.org/team/tool.git"
     assert Verification.objects.get(pk=administrative.pk).proof_url == ""
+
+
+def test_existing_datasets_keep_their_explicit_license_lists_and_decide_as_before():
+    from audits.policy import Policy, policy_allows
+
+    apps = migrated_to(("governance", "0006_cache_table"))
+    Dataset = apps.get_model("governance", "Dataset")
+    listed = Dataset.objects.create(slug="listed", name="Listed", allowed_licenses=["MIT", "Apache-2.0"])
+    before = Policy(name="listed", allowed=frozenset({"mit", "apache-2.0"}), no_license="include")
+    # Permissive by category, not on the list: refused before the migration, so refused after it.
+    expressions = ["MIT", "Apache-2.0 OR GPL-2.0-only", "curl", "ISC", "GPL-2.0-only", "LicenseRef-my-license"]
+
+    apps = migrated_to(("governance", "0007_license_categories"))
+    migrated = apps.get_model("governance", "Dataset").objects.get(pk=listed.pk)
+    assert (migrated.allowed_categories, migrated.allowed_licenses, migrated.denied_licenses) == (
+        [],
+        ["MIT", "Apache-2.0"],
+        [],
+    )
+    after = Policy.from_dataset(migrated)
+    assert [policy_allows(e, after) for e in expressions] == [policy_allows(e, before) for e in expressions]
+    assert [policy_allows(e, after) for e in expressions] == [True, True, False, False, False, False]
+
+
+def test_a_dataset_made_after_the_migration_allows_permissive_and_public_domain_licenses():
+    from audits.policy import Policy, policy_allows
+    from governance.services import dataset_get_or_create
+
+    dataset = dataset_get_or_create(slug="fresh", name="Fresh")[0]
+    assert dataset.allowed_categories == ["Permissive", "Public Domain"]
+    assert (dataset.allowed_licenses, dataset.denied_licenses) == ([], [])
+    assert policy_allows("curl", Policy.from_dataset(dataset)) is True

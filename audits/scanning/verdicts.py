@@ -16,7 +16,6 @@ from license_expression import AND, OR, LicenseSymbol, LicenseWithExceptionSymbo
 
 from audits import scancode
 from audits.policy import (
-    UNKNOWN_KEYS,
     Policy,
     expression_class,
     expression_combine,
@@ -24,6 +23,7 @@ from audits.policy import (
     expression_symbols,
     policy_allows,
 )
+from audits.scancode import UNKNOWN_KEYS
 from audits.scanning.files import (
     KEY_ROLES,
     LICENSE,
@@ -313,7 +313,7 @@ def decision_for(facts, policy: Policy) -> PolicyDecision:
                 }
             ],
         )
-    allowed = policy_allows(effective, policy.allowed)
+    allowed = policy_allows(effective, policy)
     if allowed is False:
         return PolicyDecision(
             "exclude",
@@ -346,7 +346,7 @@ def decision_for(facts, policy: Policy) -> PolicyDecision:
             f"in a repository declared {effective}",
         }
         for conflict in facts.conflicts
-        if policy_allows(conflict["license"], policy.allowed) is not True
+        if policy_allows(conflict["license"], policy) is not True
     ]
     reasons += uncertainties
     if reasons:

@@ -15,7 +15,9 @@ class DatasetSerializer(serializers.Serializer):
     name = serializers.CharField()
     description = serializers.CharField()
     latest_release = serializers.IntegerField(allow_null=True)
+    allowed_categories = serializers.ListField(child=serializers.CharField())
     allowed_licenses = serializers.ListField(child=serializers.CharField())
+    denied_licenses = serializers.ListField(child=serializers.CharField())
     no_license = serializers.CharField()
 
 

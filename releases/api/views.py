@@ -157,7 +157,9 @@ class DatasetList(APIView):
                 "name": dataset.name,
                 "description": dataset.description,
                 "latest_release": dataset.latest_release,
+                "allowed_categories": dataset.allowed_categories,
                 "allowed_licenses": dataset.allowed_licenses,
+                "denied_licenses": dataset.denied_licenses,
                 "no_license": dataset.no_license,
             }
             for dataset in datasets
