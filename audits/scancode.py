@@ -8,6 +8,7 @@ its own; parallelism comes from Celery's worker processes, never from a pool ins
 
 import gc
 import hashlib
+import importlib.metadata
 import json
 import signal
 import threading
@@ -132,21 +133,39 @@ def license_class(key: str) -> str:
     return _CATEGORY_CLASSES.get(license_.category, "unknown")
 
 
-@cache
-def _spdx_categories() -> dict[str, str]:
+# SPDX id → scancode category, written from scancode's license database (`license_categories_from_database`; a test
+# keeps it equal): a policy decides in the web process without loading that database (4–5 s, +200 MB).
+CATEGORY_TABLE = Path(__file__).with_name("license_categories.json")
+
+
+def license_categories_from_database() -> dict[str, str]:
+    """Every name of every license scancode knows (its SPDX id, other SPDX spellings, `LicenseRef-scancode-<key>`),
+    lower-cased, with the license's category."""
     # Lazy: keeps scancode (+0.3 s, +50 MB a process) out of the web process.
     from licensedcode.cache import get_licenses_db
 
     categories = {}
-    for key, license_ in get_licenses_db().items():
+    for key, license_ in sorted(get_licenses_db().items()):
         if not license_.category:
             continue
-        # An SPDX id, its other spellings, and scancode's own `LicenseRef-scancode-<key>` all name the license.
         names = [license_.spdx_license_key, *(license_.other_spdx_license_keys or ()), f"licenseref-scancode-{key}"]
         for name in names:
             if name:
                 categories.setdefault(name.lower(), license_.category)
     return categories
+
+
+def scancode_release() -> str:
+    """The installed scancode-toolkit's version, read from its metadata (scancode itself is not imported)."""
+    return importlib.metadata.version("scancode-toolkit")
+
+
+@cache
+def _spdx_categories() -> dict[str, str]:
+    table = json.loads(CATEGORY_TABLE.read_text()) if CATEGORY_TABLE.exists() else {}
+    if table.get("scancode_toolkit") == scancode_release():
+        return table["categories"]
+    return license_categories_from_database()  # another scancode: its own database, however slow
 
 
 def spdx_category(spdx_key: str) -> str | None:

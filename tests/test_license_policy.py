@@ -1,5 +1,10 @@
 """audits/policy.py: license policies evaluated on SPDX expressions as boolean formulas."""
 
+import json
+import os
+import subprocess
+import sys
+
 import pytest
 
 from audits import scancode
@@ -206,3 +211,25 @@ def test_scancode_categories_map_to_policy_classes():
     assert scancode.license_class("unknown-license-reference") == "unknown"
     assert scancode.license_class("no-such-license-key") == "unknown"
     assert expression_class("mit OR gpl-3.0", scancode.license_class) == "permissive"
+
+
+def test_the_shipped_category_table_is_the_installed_scancodes_license_database():
+    current = {
+        "scancode_toolkit": scancode.scancode_release(),
+        "categories": scancode.license_categories_from_database(),
+    }
+    if os.environ.get("REGENERATE_TEST_DATA") == "1":
+        scancode.CATEGORY_TABLE.write_text(json.dumps(current, indent=0, sort_keys=True) + "\n")
+    assert json.loads(scancode.CATEGORY_TABLE.read_text()) == current
+
+
+def test_a_category_policy_decides_without_loading_scancode():
+    code = (
+        "import django, sys; django.setup()\n"
+        "from audits.policy import DEFAULT_POLICY, policy_allows\n"
+        "print(policy_allows('curl OR GPL-2.0-only', DEFAULT_POLICY), policy_allows('BUSL-1.1', DEFAULT_POLICY),"
+        " 'licensedcode' in sys.modules)\n"
+    )
+    environment = {**os.environ, "DJANGO_SETTINGS_MODULE": "governance.settings", "DJANGO_DEBUG": "1"}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=environment, check=True)
+    assert done.stdout.split() == ["True", "False", "False"]
