@@ -9,7 +9,7 @@ from django.db.models import Q
 
 from governance.identity import RepositoryRef
 
-# The Stack v2's policy: permissive licenses, and files with no license at all.
+# The explicit list datasets were created with before policies had categories; migration 0001 names it.
 DEFAULT_ALLOWED_LICENSES = [
     "0BSD",
     "Apache-2.0",
@@ -54,11 +54,13 @@ def default_allowed_categories() -> list[str]:
 
 
 def validate_license_categories(value) -> None:
-    unknown = [category for category in value if category not in LICENSE_CATEGORIES] if isinstance(value, list) else 0
-    if unknown != []:
+    if not isinstance(value, list):
         raise ValidationError(
-            f"not license categories: {unknown or value!r}; choose from {', '.join(LICENSE_CATEGORIES)}"
+            f"a list of license categories, not {value!r}: choose from {', '.join(LICENSE_CATEGORIES)}"
         )
+    unknown = [category for category in value if category not in LICENSE_CATEGORIES]
+    if unknown:
+        raise ValidationError(f"not license categories: {unknown!r}; choose from {', '.join(LICENSE_CATEGORIES)}")
 
 
 class JobStatus(models.TextChoices):

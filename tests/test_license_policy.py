@@ -233,3 +233,19 @@ def test_a_category_policy_decides_without_loading_scancode():
     environment = {**os.environ, "DJANGO_SETTINGS_MODULE": "governance.settings", "DJANGO_DEBUG": "1"}
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=environment, check=True)
     assert done.stdout.split() == ["True", "False", "False"]
+
+
+@pytest.mark.django_db
+def test_a_category_that_scancode_does_not_use_is_refused_with_the_choices():
+    from django.core.exceptions import ValidationError
+
+    from governance.models import Dataset
+
+    dataset = Dataset(slug="typo", name="Typo", allowed_categories=["Permissive", "Permisive"])
+    with pytest.raises(ValidationError) as refused:
+        dataset.full_clean()
+    message = str(refused.value.message_dict["allowed_categories"])
+    assert "'Permisive'" in message and "Public Domain" in message
+    dataset.allowed_categories = "Permissive"
+    with pytest.raises(ValidationError, match="a list of license categories"):
+        dataset.full_clean()
