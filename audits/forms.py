@@ -33,3 +33,10 @@ class LicenseReviewForm(forms.Form):
     )
     # The evidence the maintainer read: a review is refused when a new verdict arrived meanwhile.
     evidence_digest = forms.CharField(widget=forms.HiddenInput, max_length=64)
+
+
+class DirectoryReviewForm(forms.Form):
+    directory = forms.CharField(required=False, max_length=4000)
+    license = forms.CharField(max_length=1000)
+    reason_code = forms.ChoiceField(label="Reason", choices=Review.ReasonCode.choices)
+    comment = forms.CharField(label="Why they may stay", max_length=2000)

@@ -80,6 +80,11 @@ class ScanFile(models.Model):
     role = models.CharField(max_length=20, help_text="license, readme, notice, manifest, notice_candidate, other")
     chunk = models.PositiveIntegerField(default=0)
     done = models.BooleanField(default=False)
+    # How its finding was made: "" scancode on the whole file; "header" the notice block of its first lines
+    # (SPDX lines read exactly, else scancode on the block), shared by every file whose block is the same;
+    # "manifest" the manifest's license fields read exactly. Set when the file is done.
+    finding_mode = models.CharField(max_length=10, blank=True)
+    finding_key = models.CharField(max_length=40, blank=True, help_text="What the finding is stored under (a blob id)")
 
     class Meta:
         indexes = [models.Index(fields=["scan", "chunk", "done"], name="scan_file_chunk")]
@@ -135,6 +140,46 @@ class BlobFinding(models.Model):
         return f"{self.blob_id[:12]}: {self.spdx_expression or '-'}"
 
 
+class FileLabel(models.Model):
+    """One file of a scanned commit: the license that governs it, where that comes from, and what kind of file it is.
+
+    As The Stack v2 labels its rows (`license_type`, `is_vendor`, `is_generated`, `language`), plus `unknown`
+    when nothing can tell and the origin of the license: the file's own notice, the nearest license file or
+    manifest up the tree, or the repository's declared license.
+    """
+
+    class LicenseType(models.TextChoices):
+        PERMISSIVE = "permissive"
+        NON_PERMISSIVE = "non_permissive"
+        NO_LICENSE = "no_license"
+        UNKNOWN = "unknown"
+
+    class Origin(models.TextChoices):
+        OWN_NOTICE = "own_notice", "its own notice"
+        DIRECTORY = "directory", "the nearest license file or manifest up the tree"
+        ROOT = "root", "the repository's declared license"
+        NONE = "", "nothing"
+
+    scan = models.ForeignKey(Scan, on_delete=models.CASCADE, related_name="labels")
+    path = models.TextField()
+    blob_id = models.CharField(max_length=40)
+    license_type = models.CharField(max_length=20, choices=LicenseType.choices)
+    license = models.TextField(blank=True, help_text="SPDX expression that governs the file")
+    origin = models.CharField(max_length=12, choices=Origin.choices, blank=True)
+    source = models.TextField(
+        blank=True, help_text="The file the license was read from (itself, a LICENSE, a manifest)"
+    )
+    language = models.CharField(max_length=100, blank=True)
+    is_vendor = models.BooleanField(default=False)
+    is_generated = models.BooleanField(default=False)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["scan", "path"], name="file_label_unique_path")]
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.license_type} ({self.license or '-'})"
+
+
 class Verdict(models.Model):
     """A repository's license outcome from one scan: what it declares, what was found, and how sure we are."""
 
@@ -150,6 +195,9 @@ class Verdict(models.Model):
     notes = models.JSONField(default=list, blank=True, help_text="Where the license was found, when unusual")
     evidence = models.JSONField(default=list, blank=True, help_text="Findings: file, lines, rule, score, role")
     evidence_digest = models.CharField(max_length=64, help_text="Changes when the evidence a review saw changes")
+    truncated = models.JSONField(
+        default=dict, blank=True, help_text="What the scan cut, by what: notice candidates, large files, evidence"
+    )
     deep = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -243,3 +291,43 @@ class Review(models.Model):
 
     def __str__(self) -> str:
         return f"{self.dataset.slug}: {self.repository} → {self.decision} by {self.reviewer}"
+
+
+class FileExclusion(models.Model):
+    """A file one dataset's policy refuses in a repository the dataset keeps: its blob goes to blobs.parquet."""
+
+    decision = models.ForeignKey(DatasetDecision, on_delete=models.CASCADE, related_name="file_exclusions")
+    dataset = models.ForeignKey(Dataset, on_delete=models.CASCADE, related_name="file_exclusions")
+    path = models.TextField()
+    blob_id = models.CharField(max_length=40)
+    license = models.TextField(help_text="The SPDX expression the policy refuses")
+    directory = models.TextField(blank=True, help_text="Where the license comes from: what a maintainer overrules")
+    overruled_by = models.ForeignKey(
+        "DirectoryReview", null=True, blank=True, on_delete=models.SET_NULL, related_name="overruled"
+    )
+
+    class Meta:
+        indexes = [models.Index(fields=["dataset", "blob_id"], name="file_exclusion_dataset_blob")]
+
+    def __str__(self) -> str:
+        return f"{self.dataset_id}: {self.path} ({self.license})"
+
+
+class DirectoryReview(models.Model):
+    """A maintainer keeps a directory's files that a license excluded; it holds while that license is what is found."""
+
+    dataset = models.ForeignKey(Dataset, on_delete=models.CASCADE, related_name="directory_reviews")
+    repository = models.ForeignKey(Repository, on_delete=models.CASCADE, related_name="directory_reviews")
+    directory = models.TextField(blank=True, help_text="Path of the directory; blank: the repository's root")
+    license = models.TextField(help_text="The license whose exclusion it overrules")
+    reason_code = models.CharField(max_length=30, choices=Review.ReasonCode.choices)
+    comment = models.TextField(blank=True)
+    reviewer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    withdrawn_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.dataset_id}: {self.repository} {self.directory or '/'} keeps {self.license}"

@@ -24,8 +24,10 @@ _licensing = Licensing()
 
 # SPDX identifiers scancode gives to "a license is referred to, but which one is unknown".
 UNKNOWN_SPDX_PREFIX = "licenseref-scancode-"
-# Most permissive first; an AND takes the worst part, an OR the best branch.
-CLASS_RANK = {"permissive": 0, "copyleft": 1, "proprietary": 2, "unknown": 3}
+# Most permissive first; an AND takes the worst part, an OR the best branch. `unknown` sits where a policy's
+# three-valued logic puts it: below any refused license (`GPL-2.0 AND <unknown>` is copyleft whatever the unknown
+# is, as a policy refuses it), above an allowed one (`MIT AND <unknown>`, `GPL-2.0 OR <unknown>` hang on it).
+CLASS_RANK = {"permissive": 0, "unknown": 1, "copyleft": 2, "proprietary": 3}
 
 
 @dataclass(frozen=True)

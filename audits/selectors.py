@@ -2,7 +2,7 @@
 
 from django.db.models import Count, Min
 
-from audits.models import DatasetDecision, RepositoryAudit, Scan, Verdict
+from audits.models import DatasetDecision, FileLabel, RepositoryAudit, Scan, Verdict
 from audits.policy import DEFAULT_POLICY, Policy
 from audits.scanning.verdicts import decision_for
 
@@ -46,6 +46,8 @@ def verdict_report(verdict: Verdict, *, scan: Scan, extra_policies: list[Policy]
         "reasons": reasons,
         "reasons_by_dataset": {name: found for name, found in reasons_by_policy.items() if name != "default"},
         "notes": verdict.notes,
+        "truncated": verdict.truncated,
+        "file_labels": dict(scan_label_counts(scan)),
         "in_force": RepositoryAudit.objects.filter(repository=verdict.repository, verdict=verdict).exists(),
         "files_total": scan.files_total,
         "files_scanned": scan.files_scanned,
@@ -74,3 +76,9 @@ def license_review_counts() -> dict:
         count=Count("pk"), oldest=Min("verdict__created_at")
     )
     return {"waiting": waiting["count"], "oldest": waiting["oldest"]}
+
+
+def scan_label_counts(scan: Scan) -> list[tuple[str, int]]:
+    """How many of the scan's files carry each license type (permissive, non_permissive …), most first."""
+    counts = FileLabel.objects.filter(scan=scan).values_list("license_type").annotate(count=Count("pk"))
+    return sorted(counts, key=lambda pair: (-pair[1], pair[0]))

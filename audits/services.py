@@ -9,11 +9,22 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from audits import scancode
-from audits.models import BlobFinding, DatasetDecision, RepositoryAudit, Review, Scan, ScanChunk, ScanFile, Verdict
+from audits import file_exclusions, scancode
+from audits.models import (
+    BlobFinding,
+    DatasetDecision,
+    DirectoryReview,
+    FileExclusion,
+    RepositoryAudit,
+    Review,
+    Scan,
+    ScanChunk,
+    ScanFile,
+    Verdict,
+)
 from audits.policy import Policy
 from audits.scanning import files as scan_files
-from audits.scanning import pipeline
+from audits.scanning import labelling, pipeline
 from audits.scanning.verdicts import FileEvidence, decision_for, verdict_facts
 from governance import git
 from governance.exceptions import GovernanceError
@@ -106,6 +117,7 @@ def scan_finish(*, scan_id: int) -> Verdict | None:
             return getattr(scan, "verdict", None)
         evidence, binaries = _scan_evidence(scan)
         facts = verdict_facts(evidence)
+        facts.truncated = _scan_truncated(scan, facts)
         verdict = Verdict.objects.create(
             scan=scan,
             repository=scan.repository,
@@ -119,7 +131,11 @@ def scan_finish(*, scan_id: int) -> Verdict | None:
             evidence=facts.evidence,
             evidence_digest=facts.evidence_digest,
             notes=facts.notes,
+            truncated=facts.truncated,
             deep=scan.deep,
+        )
+        labelling.scan_labels_store(
+            scan=scan, workdir=pipeline.scan_workdir_ready(scan), evidence=evidence, facts=facts
         )
         skipped = dict(scan.files_skipped)
         if binaries:
@@ -140,17 +156,18 @@ def scan_finish(*, scan_id: int) -> Verdict | None:
 
 
 def _scan_evidence(scan: Scan) -> tuple[list[FileEvidence], int]:
-    findings = {
-        finding.blob_id: finding
+    findings = {}
+    for mode in ScanFile.objects.filter(scan=scan).values_list("finding_mode", flat=True).distinct():
+        keys = ScanFile.objects.filter(scan=scan, finding_mode=mode).values("finding_key" if mode else "blob_id")
         for finding in BlobFinding.objects.filter(
-            scanner_version=scan.scanner_version,
-            blob_id__in=ScanFile.objects.filter(scan=scan).values("blob_id"),
-        )
-    }
+            scanner_version=pipeline.finding_version(scan.scanner_version, mode), blob_id__in=keys
+        ):
+            findings[mode, finding.blob_id] = finding
     evidence = []
     binaries = 0
     for scan_file in ScanFile.objects.filter(scan=scan).order_by("pk"):
-        finding = findings.get(scan_file.blob_id)
+        mode = scan_file.finding_mode
+        finding = findings.get((mode, scan_file.finding_key if mode else scan_file.blob_id))
         if finding is None:
             continue
         if finding.skipped:
@@ -173,6 +190,14 @@ def _scan_evidence(scan: Scan) -> tuple[list[FileEvidence], int]:
             )
         )
     return evidence, binaries
+
+
+def _scan_truncated(scan: Scan, facts) -> dict[str, int]:
+    """What the scan cut (files over the size cap, notice candidates over the cap …) and the evidence lists cut."""
+    cut = {
+        reason: scan.files_skipped[reason] for reason in scan_files.TRUNCATING_SKIPS if scan.files_skipped.get(reason)
+    }
+    return {**cut, **facts.truncated}
 
 
 @dataclass
@@ -309,6 +334,9 @@ def decision_apply(*, dataset: Dataset, verdict: Verdict, policy: Policy | None 
         decision.decision = in_force
         decision.reasons = computed.reasons
         decision.review = review
+        excluded_files = file_exclusions.file_exclusions_write(decision=decision, verdict=verdict, policy=policy)
+        if excluded_files:
+            decision.reasons = [*decision.reasons, file_exclusions.files_excluded_reason(excluded_files)]
         decision.save()
     return decision
 
@@ -358,3 +386,47 @@ def review_record(
         current.review = review
         current.save(update_fields=["decision", "review", "since", "updated_at"])
     return review
+
+
+def directory_review_record(
+    *, decision_id: int, directory: str, license: str, reason_code: str, comment: str, reviewer
+) -> DirectoryReview:
+    """A maintainer keeps the files of one directory that `license` excluded, for the decision's dataset."""
+    if reason_code not in Review.ReasonCode.values:
+        raise GovernanceError(f"unknown reason code {reason_code!r}; use one of {', '.join(Review.ReasonCode.values)}")
+    if not comment.strip():
+        raise GovernanceError("say why these files may stay in the comment")
+    with transaction.atomic():
+        try:
+            decision = (
+                DatasetDecision.objects.select_for_update().select_related("dataset", "verdict").get(pk=decision_id)
+            )
+        except DatasetDecision.DoesNotExist:
+            raise GovernanceError("that repository is no longer decided for this dataset") from None
+        if not FileExclusion.objects.filter(decision=decision, directory=directory, license=license).exists():
+            raise GovernanceError(f"no file under {directory or 'the root'} is excluded for {license} any more")
+        review = DirectoryReview.objects.create(
+            dataset_id=decision.dataset_id,
+            repository_id=decision.repository_id,
+            directory=directory,
+            license=license,
+            reason_code=reason_code,
+            comment=comment.strip(),
+            reviewer=reviewer,
+        )
+        decision_apply(dataset=decision.dataset, verdict=Verdict.objects.get(pk=decision.verdict_id))
+    return review
+
+
+def directory_review_withdraw(*, review_id: int) -> None:
+    """Withdraw a directory review: its files are excluded again at the next publication."""
+    with transaction.atomic():
+        review = DirectoryReview.objects.select_for_update().get(pk=review_id)
+        if review.withdrawn_at is None:
+            review.withdrawn_at = timezone.now()
+            review.save(update_fields=["withdrawn_at"])
+        decision = DatasetDecision.objects.filter(
+            dataset_id=review.dataset_id, repository_id=review.repository_id
+        ).first()
+        if decision is not None:
+            decision_apply(dataset=decision.dataset, verdict=Verdict.objects.get(pk=decision.verdict_id))

@@ -4,10 +4,10 @@ from django.contrib import messages
 from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from audits import selectors, services
-from audits.forms import LicenseQueueFilterForm, LicenseReviewForm
+from audits import file_exclusions, selectors, services
+from audits.forms import DirectoryReviewForm, LicenseQueueFilterForm, LicenseReviewForm
 from audits.models import DatasetDecision, RepositoryAudit, Review, Scan
 from governance.access import any_permission_required
 from governance.exceptions import GovernanceError
@@ -79,6 +79,7 @@ def review_decision(request, decision_id):
     )
     history = [{"review": review, "in_force": decision.review_id == review.pk} for review in reviews]
     evidence = sorted(verdict.evidence, key=lambda item: (item.get("noise", False), item.get("file", "")))
+    file_groups = file_exclusions.file_exclusions_by_directory(decision)
     return render(
         request,
         "audits/review_decision.html",
@@ -90,9 +91,35 @@ def review_decision(request, decision_id):
             "noise_files": sum(1 for item in evidence if item.get("noise")),
             "history": history,
             "form": form,
+            "file_groups": file_groups,
+            "reason_choices": Review.ReasonCode.choices,
         },
         status=400 if request.method == "POST" else 200,
     )
+
+
+@_maintainers_only
+@require_POST
+def review_directory(request, decision_id):
+    decision = get_object_or_404(DatasetDecision.objects.select_related("dataset", "repository"), pk=decision_id)
+    form = DirectoryReviewForm(request.POST)
+    if not form.is_valid():
+        messages.error(
+            request, "Say why these files may stay: " + "; ".join(e for es in form.errors.values() for e in es)
+        )
+        return redirect("audits-review-decision", decision_id=decision.pk)
+    try:
+        services.directory_review_record(decision_id=decision.pk, reviewer=request.user, **form.cleaned_data)
+    except GovernanceError as error:
+        messages.error(request, str(error))
+    else:
+        where = form.cleaned_data["directory"] or "the root"
+        messages.success(
+            request,
+            f"The files under {where} excluded for {form.cleaned_data['license']} stay in {decision.dataset.slug} "
+            "from the next release on.",
+        )
+    return redirect("audits-review-decision", decision_id=decision.pk)
 
 
 @never_cache
@@ -129,5 +156,7 @@ def scan_page(request, scan_id):
             "latest_scan_id": latest,
             "open": scan.status in (Scan.Status.QUEUED, Scan.Status.RUNNING),
             "skipped": sorted(scan.files_skipped.items()),
+            "truncated": sorted(verdict.truncated.items()) if verdict is not None else [],
+            "labels": selectors.scan_label_counts(scan),
         },
     )

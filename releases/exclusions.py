@@ -1,13 +1,14 @@
 """What is excluded for dataset D, and why: the one rule every reader uses.
 
 In force for D: the registry's exclusions that are not revoked and belong to D or to every dataset (opt-outs,
-administrative and imported exclusions, reservations: their live sources' public reasons), and the
-repositories D's license policy or a maintainer's review excludes (`license:<SPDX expression>`). Publication
-streams all of it (`exclusion_rows`, and `excluded_blobs`: the blobs of excluded repositories and the files
-excluded alone); the batch check, the Spawning-compatible endpoint and the lookup on `/`
-ask for some names (`exclusion_reasons_among`); both read the same two sources through the same queryset
-methods (`Exclusion.objects.in_force`, `DatasetDecision.objects.excluding`), and on PostgreSQL the names go
-through one indexed statement that spells the same rule (tests/test_exclusion_answers.py holds them equal).
+administrative and imported exclusions, reservations: their live sources' public reasons), and the repositories D's
+license policy or a maintainer's review excludes (`license:<SPDX expression>`). Publication streams all of it
+(`exclusion_rows`, and `excluded_blobs`: the blobs of excluded repositories and the files excluded alone: path
+reservations, and the files D's policy refuses in repositories it keeps); the batch check, the Spawning-compatible
+endpoint and the lookup on `/` ask for some names (`exclusion_reasons_among`); both read the same two sources
+through the same queryset methods (`Exclusion.objects.in_force`, `DatasetDecision.objects.excluding`), and on
+PostgreSQL the names go through one indexed statement that spells the same rule (tests/test_exclusion_answers.py
+holds them equal).
 """
 
 import heapq
@@ -19,7 +20,7 @@ from django.db import connection, transaction
 from django.db.models import F
 from django.db.models.functions import Collate
 
-from audits.models import DatasetDecision
+from audits.models import DatasetDecision, Decision, FileExclusion
 from exclusions.release_files import ExcludedBlob, ExcludedRow
 from governance.models import Dataset, DatasetRepository, RepositoryBlob
 from optout.models import Exclusion, ExclusionSource, ReservedFile
@@ -107,8 +108,20 @@ def excluded_blobs(dataset: Dataset) -> Iterator[str | ExcludedBlob]:
         .order_by(_byte_order(F("blob_id")), "reason", "path")
         .values_list("blob_id", "reason", "path")
     )
-    alone = (ExcludedBlob(*row) for row in files.iterator(chunk_size=20_000))
-    return heapq.merge(alone, excluded_blob_ids(dataset), key=_blob_order)
+    reserved = (ExcludedBlob(*row) for row in files.iterator(chunk_size=20_000))
+    return heapq.merge(reserved, _license_file_exclusions(dataset), excluded_blob_ids(dataset), key=_blob_order)
+
+
+def _license_file_exclusions(dataset: Dataset) -> Iterator[ExcludedBlob]:
+    """Files the dataset's license policy refuses in repositories it keeps (`license:<SPDX>`), minus those a
+    maintainer's directory review keeps; a repository excluded whole lists its blobs anyway."""
+    rows = (
+        FileExclusion.objects.filter(dataset=dataset, overruled_by__isnull=True, decision__decision=Decision.INCLUDE)
+        .order_by(_byte_order(F("blob_id")), "license", "path")
+        .values_list("blob_id", "license", "path")
+    )
+    for blob_id, license_expression, path in rows.iterator(chunk_size=20_000):
+        yield ExcludedBlob(blob_id, license_reason(license_expression), path)
 
 
 def _blob_order(blob: str | ExcludedBlob) -> tuple[str, int]:

@@ -135,3 +135,16 @@ def test_a_function_local_import_of_the_project_says_why():
         if not said:
             unexplained.append(f"{importer}:{line} imports {imported}")
     assert unexplained == []
+
+
+# Libraries that talk to the outside world (or carry its rules) have one module each (STYLE.md, DESIGN.md).
+ONE_MODULE = {"scancode": "audits.scancode", "licensedcode": "audits.scancode", "enry": "audits.scanning.labels"}
+
+
+def test_scancode_and_enry_are_each_imported_by_their_one_module():
+    strays = [
+        f"{importer} imports {imported}"
+        for importer, imported, _, _ in IMPORTS
+        if imported.split(".")[0] in ONE_MODULE and importer != ONE_MODULE[imported.split(".")[0]]
+    ]
+    assert strays == []

@@ -105,6 +105,11 @@ SKIP_TOO_LARGE = "too_large"
 SKIP_EMPTY = "empty"
 SKIP_BINARY = "binary"
 SKIP_NOT_KEY = "not_a_key_file"  # left for a deep scan
+# Not reasons a file was left out of a key-files scan, but cuts a verdict must own up to (`Verdict.truncated`):
+SKIP_NOTICES_OVER_CAP = "notices_over_cap"  # files with a notice phrase beyond AUDITS_NOTICE_CANDIDATES_MAX
+SKIP_NOTICE_SEARCH = "notice_search_skipped"  # too many files over the size cap to search for notices at all
+# What a verdict reports as cut, from the scan's skip counts.
+TRUNCATING_SKIPS = (SKIP_TOO_LARGE, SKIP_NOTICES_OVER_CAP, SKIP_NOTICE_SEARCH)
 
 
 _PRIMARY_LICENSE_NAME = re.compile(r"^(?:licen[cs]e|copying|unlicense)(?:\.(?:md|txt|rst|markdown))?$", re.IGNORECASE)

@@ -25,6 +25,8 @@ from django.utils import timezone
 from audits import scancode
 from audits.models import BlobFinding, Scan, ScanChunk, ScanFile
 from audits.scanning import files as scan_files
+from audits.scanning import notices
+from audits.scanning.manifests import is_manifest, manifest_license
 from governance import fetch_policy, git
 from governance.faults import fault_point
 from governance.heartbeats import heartbeat
@@ -82,6 +84,8 @@ def _step_select(context: ScanContext) -> None:
         candidates = git.snapshot_grep(
             context.workdir, context.scan.commit, scan_files.NOTICE_PATTERNS, leave_out=left_out
         )
+    if settings.AUDITS_NOTICE_CANDIDATES_MAX and len(left_out) > 2000:
+        context.skipped[scan_files.SKIP_NOTICE_SEARCH] = len(context.entries)
     notices = 0
     for entry in context.entries:
         reason = scan_files.skip_reason(entry, max_bytes=settings.AUDITS_MAX_FILE_BYTES)
@@ -89,9 +93,14 @@ def _step_select(context: ScanContext) -> None:
             context.skipped[reason] = context.skipped.get(reason, 0) + 1
             continue
         role = scan_files.file_role(entry.path)
-        if role == scan_files.OTHER and entry.path in candidates and notices < settings.AUDITS_NOTICE_CANDIDATES_MAX:
-            role = scan_files.NOTICE_CANDIDATE
-            notices += 1
+        if role == scan_files.OTHER and entry.path in candidates:
+            if notices < settings.AUDITS_NOTICE_CANDIDATES_MAX:
+                role = scan_files.NOTICE_CANDIDATE
+                notices += 1
+            elif not context.scan.deep:  # a deep scan reads it whole all the same
+                context.skipped[scan_files.SKIP_NOTICES_OVER_CAP] = (
+                    context.skipped.get(scan_files.SKIP_NOTICES_OVER_CAP, 0) + 1
+                )
         if role == scan_files.OTHER and not context.scan.deep:
             context.skipped[scan_files.SKIP_NOT_KEY] = context.skipped.get(scan_files.SKIP_NOT_KEY, 0) + 1
             continue
@@ -186,6 +195,9 @@ def scan_chunk_run(*, scan_id: int, number: int) -> bool:
         return False
     pending = list(ScanFile.objects.filter(scan=scan, chunk=number, done=False).order_by("pk"))
     version = scan.scanner_version
+    # A header's or a manifest's finding is keyed by what is read from the file: those are read first, always.
+    read_first = [f for f in pending if finding_mode(scan, f)]
+    pending = [f for f in pending if not finding_mode(scan, f)]
     known = set(
         BlobFinding.objects.filter(scanner_version=version, blob_id__in={f.blob_id for f in pending})
         # A finding cut short by a time limit shorter than today's is worth another try.
@@ -195,7 +207,7 @@ def scan_chunk_run(*, scan_id: int, number: int) -> bool:
     reused = [f for f in pending if f.blob_id in known]
     if reused:
         _files_done(scan, reused, reused=len(reused))
-    to_scan = [f for f in pending if f.blob_id not in known]
+    to_scan = [f for f in pending if f.blob_id not in known] + read_first
     if to_scan:
         try:
             with heartbeat(Scan.objects.filter(pk=scan.pk, status=Scan.Status.RUNNING), every=_beat_seconds()):
@@ -218,7 +230,7 @@ def scan_chunk_run(*, scan_id: int, number: int) -> bool:
     return last
 
 
-def _workdir_ready(scan: Scan) -> Path:
+def scan_workdir_ready(scan: Scan) -> Path:
     """The scan's fetched commit; fetched again when this worker does not have it (another machine, a restart)."""
     workdir = scan_workdir(scan)
     if (workdir / "HEAD").exists():
@@ -239,23 +251,116 @@ def _workdir_ready(scan: Scan) -> Path:
     return workdir
 
 
+FULL, HEADER, MANIFEST = "", "header", "manifest"
+
+
+def finding_mode(scan: Scan, scan_file: ScanFile) -> str:
+    """How a file's finding is made: the whole file through scancode, its notice header, or its manifest fields."""
+    if scan_file.role == scan_files.MANIFEST and is_manifest(scan_file.path):
+        return MANIFEST
+    if scan_file.role == scan_files.NOTICE_CANDIDATE and not scan.deep:
+        return HEADER
+    return FULL
+
+
+def finding_version(version: str, mode: str) -> str:
+    """The scanner version a finding made in `mode` is stored under: a header's finding is not the whole file's."""
+    return f"{version} {mode}" if mode else version
+
+
 def _chunk_scan(scan: Scan, pending: list[ScanFile], version: str) -> None:
-    workdir = _workdir_ready(scan)
+    workdir = scan_workdir_ready(scan)
     by_blob: dict[str, list[ScanFile]] = {}
     for scan_file in pending:
         by_blob.setdefault(scan_file.blob_id, []).append(scan_file)
     with tempfile.TemporaryDirectory(prefix="governance-blob-") as scratch:
         for blob_id, content in git.snapshot_blobs(workdir, list(by_blob)):
-            same_blob = by_blob[blob_id]
-            finding = _blob_finding(blob_id, content, same_blob[0].path, version, Path(scratch))
-            created = _finding_store(finding)
-            if created:
-                _files_done(scan, same_blob, scanned=1, reused=len(same_blob) - 1)
-            else:  # another worker scanned the same blob meanwhile
-                _files_done(scan, same_blob, reused=len(same_blob))
+            by_mode: dict[str, list[ScanFile]] = {}
+            for scan_file in by_blob[blob_id]:
+                by_mode.setdefault(finding_mode(scan, scan_file), []).append(scan_file)
+            for mode, same in by_mode.items():
+                _files_find(scan, same, mode, blob_id, content, version, Path(scratch))
+
+
+def _files_find(
+    scan: Scan, same: list[ScanFile], mode: str, blob_id: str, content: bytes | None, version: str, scratch: Path
+) -> None:
+    """Find (or reuse) the finding that files with one blob share in one mode, and mark them done."""
+    key, stored_as = blob_id, finding_version(version, mode)
+    header = b""
+    if mode == HEADER and content is not None and not scan_files.is_binary(content):
+        header = notices.notice_header(content)
+        key = notices.notice_key(header)
+    if mode != FULL:
+        ScanFile.objects.filter(pk__in=[f.pk for f in same]).update(finding_mode=mode, finding_key=key)
+        if BlobFinding.objects.filter(blob_id=key, scanner_version=stored_as).exists():
+            _files_done(scan, same, reused=len(same))
+            return
+    if mode == MANIFEST:
+        finding = _manifest_finding(key, content, same[0].path, stored_as)
+    elif mode == HEADER and header:
+        finding = _header_finding(key, header, same[0].path, stored_as, scratch)
+    else:
+        finding = _blob_finding(key, content, same[0].path, stored_as, scratch)
+    created = _finding_store(finding)
+    if created:
+        _files_done(scan, same, scanned=1, reused=len(same) - 1)
+    else:  # another worker scanned the same blob meanwhile
+        _files_done(scan, same, reused=len(same))
+
+
+def _manifest_finding(blob_id: str, content: bytes | None, path: str, version: str) -> BlobFinding:
+    """A manifest's license fields, read exactly; a pointer (`license-files`, `SEE LICENSE IN`) adds nothing here:
+    the file it points to has its own finding."""
+    finding = BlobFinding(blob_id=blob_id, scanner_version=version)
+    if content is None:
+        finding.error = "the blob was not in the fetched commit"
+        return finding
+    declared = manifest_license(path, content)
+    if declared is None:
+        return finding  # the manifest states no license
+    if declared.error:
+        finding.error = f"{path}: {declared.error}"
+        return finding
+    if declared.expression:
+        line = _line_of(content, declared.expression)
+        found = scancode.finding_from_spdx(
+            declared.expression, start_line=line, end_line=line, rule=f"manifest: {declared.field}"
+        )
+        finding.license_expression = found.license_expression
+        finding.spdx_expression = found.spdx_expression
+        finding.detections = found.detections
+    return finding
+
+
+def _line_of(content: bytes, expression: str) -> int:
+    """The line a manifest states its license on (its first id's), for the evidence; 1 when not found verbatim."""
+    first = expression.replace("(", " ").split()[0].encode()
+    offset = content.find(first)
+    return content.count(b"\n", 0, offset) + 1 if offset >= 0 else 1
+
+
+def _header_finding(key: str, header: bytes, path: str, version: str, scratch: Path) -> BlobFinding:
+    """The notice in a file's first lines: its SPDX-License-Identifier lines read exactly, else scancode on the
+    notice block (shared, under `key`, by every file whose block is the same)."""
+    identified = notices.spdx_identifiers(header)
+    if identified is not None and identified.expression and not identified.errors:
+        found = scancode.finding_from_spdx(
+            identified.expression,
+            start_line=identified.lines[0],
+            end_line=identified.lines[-1],
+            rule="spdx-license-identifier",
+        )
+        finding = BlobFinding(blob_id=key, scanner_version=version)
+        finding.license_expression = found.license_expression
+        finding.spdx_expression = found.spdx_expression
+        finding.detections = found.detections
+        return finding
+    return _blob_finding(key, notices.notice_block(header), path, version, scratch)
 
 
 def _blob_finding(blob_id: str, content: bytes | None, path: str, version: str, scratch: Path) -> BlobFinding:
+    """scancode's finding for the content (a whole blob, or a notice block) under `blob_id`."""
     finding = BlobFinding(blob_id=blob_id, scanner_version=version)
     if content is None:
         finding.error = "the blob was not in the fetched commit"

@@ -48,7 +48,11 @@ def spdx_parse(text: str) -> SpdxParse:
         return SpdxParse("", error=f"not an SPDX expression: {failure}")
     if parsed is None:
         return SpdxParse("", error="empty")
-    unknown = [symbol for symbol in licensing.unknown_license_symbols(parsed) if not symbol.key.lower().startswith("licenseref-")]
+    unknown = [
+        symbol
+        for symbol in licensing.unknown_license_symbols(parsed)
+        if not symbol.key.lower().startswith("licenseref-")
+    ]
     if not unknown:
         return SpdxParse(str(parsed))
     renamed = {symbol.key: spdx_reference(symbol.key) for symbol in unknown}

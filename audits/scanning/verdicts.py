@@ -28,12 +28,17 @@ from audits.scanning.files import (
     KEY_ROLES,
     LICENSE,
     MANIFEST,
+    NESTED_LICENSE,
+    NOTICE_CANDIDATE,
+    OTHER,
     README,
     ROLE_ORDER,
     is_primary_license_file,
 )
+from audits.scanning.labels import is_directory_license_file
 
 MAX_EVIDENCE_FILES = 500
+MAX_EVIDENCE_MATCHES = 50
 
 
 @dataclass
@@ -62,6 +67,7 @@ class VerdictFacts:
     conflicts: list[dict] = field(default_factory=list)
     notes: list[dict] = field(default_factory=list)
     evidence: list[dict] = field(default_factory=list)
+    truncated: dict[str, int] = field(default_factory=dict)  # what was cut, by what: counts
 
     @property
     def evidence_digest(self) -> str:
@@ -85,16 +91,16 @@ def verdict_facts(files: list[FileEvidence]) -> VerdictFacts:
     # The license file proper (LICENSE, COPYING …) declares; beside it, LICENSE.python or NOTICE speak
     # for parts of the code (conflicts, not the declaration). Without one, every root license file
     # declares (LICENSE-MIT and LICENSE-APACHE).
-    license_files = [f for f in key_files if f.role == LICENSE and _declared_expression(f)]
+    license_files = [f for f in key_files if f.role == LICENSE and declared_expression(f)]
     primary = [f for f in license_files if is_primary_license_file(f.path)]
     secondary = [f for f in license_files if primary and f not in primary]
-    declaring = [f for f in key_files if f.role == MANIFEST and _declared_expression(f)] + (primary or license_files)
+    declaring = [f for f in key_files if f.role == MANIFEST and declared_expression(f)] + (primary or license_files)
     key_files = [f for f in key_files if f not in secondary]
     readmes = [f for f in key_files if f.role == README]
     readme_decides = not declaring
     if readme_decides:
-        declaring = [f for f in readmes if _declared_expression(f)]
-    declared_keys = expression_combine([_declared_expression(f) for f in declaring])
+        declaring = [f for f in readmes if declared_expression(f)]
+    declared_keys = expression_combine([declared_expression(f) for f in declaring])
     if not readme_decides:
         # LICENSE-MIT and LICENSE-APACHE alone read as both; a README saying "either … at your option"
         # makes them a choice. expression_combine keeps an OR that names every license declared.
@@ -107,12 +113,10 @@ def verdict_facts(files: list[FileEvidence]) -> VerdictFacts:
         ]
         declared_keys = expression_combine([declared_keys, *choices])
 
-    strong_others = secondary + [
-        f for f in files if f.role not in KEY_ROLES and not f.noise and _conflict_expression(f)
-    ]
+    strong_others = secondary + [f for f in files if f.role not in KEY_ROLES and not f.noise and notice_expression(f)]
     effective_keys = declared_keys
     if not effective_keys and strong_others:
-        effective_keys = expression_combine([_conflict_expression(f) for f in strong_others])
+        effective_keys = expression_combine([notice_expression(f) for f in strong_others])
         facts.notes.append(
             {"code": "headers_only", "detail": "No license file or manifest: the license comes from notices in files"}
         )
@@ -143,8 +147,12 @@ def verdict_facts(files: list[FileEvidence]) -> VerdictFacts:
         for f in contradicting:
             facts.conflicts.append({"file": f.path, "license": scancode.spdx_expression(_strong_expression(f))})
         for f in strong_others:
-            if expression := _conflict_expression(f):
-                facts.conflicts.append({"file": f.path, "license": scancode.spdx_expression(expression)})
+            if expression := notice_expression(f):
+                conflict = {"file": f.path, "license": scancode.spdx_expression(expression)}
+                if f not in secondary and _labels_carry(f):
+                    # The file's own label (or its directory's) carries it: a file exclusion, not a repository's doubt.
+                    conflict["scope"] = "file"
+                facts.conflicts.append(conflict)
 
     if effective_keys:
         facts.classification = expression_class(effective_keys, scancode.license_class)
@@ -153,10 +161,21 @@ def verdict_facts(files: list[FileEvidence]) -> VerdictFacts:
     else:
         facts.classification = "no_license"
 
-    facts.evidence = [_evidence(f) for f in files if f.detections or f.clues or f.timed_out or f.error][
-        :MAX_EVIDENCE_FILES
-    ]
+    with_findings = [f for f in files if f.detections or f.clues or f.timed_out or f.error]
+    facts.evidence = [_evidence(f) for f in with_findings[:MAX_EVIDENCE_FILES]]
+    if len(with_findings) > MAX_EVIDENCE_FILES:
+        facts.truncated["evidence_files_left_out"] = len(with_findings) - MAX_EVIDENCE_FILES
+    matches_cut = sum(max(0, len(item["matches_all"]) - MAX_EVIDENCE_MATCHES) for item in facts.evidence)
+    for item in facts.evidence:
+        del item["matches_all"]
+    if matches_cut:
+        facts.truncated["evidence_matches_left_out"] = matches_cut
     return facts
+
+
+def _labels_carry(f: FileEvidence) -> bool:
+    """Whether the file labels express this file's license: its own notice, or its directory's license file."""
+    return f.role in (NOTICE_CANDIDATE, OTHER) or (f.role == NESTED_LICENSE and is_directory_license_file(f.path))
 
 
 def _strong_expression(f: FileEvidence) -> str:
@@ -171,7 +190,7 @@ def _strong_expression(f: FileEvidence) -> str:
 MIN_NOTICE_TOKENS = 12
 
 
-def _conflict_expression(f: FileEvidence) -> str:
+def notice_expression(f: FileEvidence) -> str:
     """Like _strong_expression, but only detections with a notice, an SPDX identifier or a license text."""
     return expression_combine(
         [
@@ -188,7 +207,7 @@ def _conflict_expression(f: FileEvidence) -> str:
     )
 
 
-def _declared_expression(f: FileEvidence) -> str:
+def declared_expression(f: FileEvidence) -> str:
     """What a key file declares: its detections with unknown references left out when it names a known license.
 
     `license = "MIT OR Apache-2.0"` in a Cargo.toml reads as `unknown-license-reference AND (mit OR apache-2.0)`:
@@ -267,6 +286,19 @@ def _doubts(f: FileEvidence) -> list[dict]:
 
 
 def _evidence(f: FileEvidence) -> dict:
+    matches = [
+        {
+            "license": m["spdx_expression"],
+            "start_line": m["start_line"],
+            "end_line": m["end_line"],
+            "rule": m["rule"],
+            "matcher": m["matcher"],
+            "score": m["score"],
+            "clue": clue,
+        }
+        for clue, found in ((False, [m for d in f.detections for m in d["matches"]]), (True, f.clues))
+        for m in found
+    ]
     return {
         "file": f.path,
         "role": f.role,
@@ -275,19 +307,8 @@ def _evidence(f: FileEvidence) -> dict:
         "license": f.spdx_expression,
         "timed_out": f.timed_out,
         "error": f.error,
-        "matches": [
-            {
-                "license": m["spdx_expression"],
-                "start_line": m["start_line"],
-                "end_line": m["end_line"],
-                "rule": m["rule"],
-                "matcher": m["matcher"],
-                "score": m["score"],
-                "clue": clue,
-            }
-            for clue, matches in ((False, [m for d in f.detections for m in d["matches"]]), (True, f.clues))
-            for m in matches
-        ][:50],
+        "matches": matches[:MAX_EVIDENCE_MATCHES],
+        "matches_all": matches,  # counted for `truncated`, then dropped
     }
 
 
@@ -346,7 +367,8 @@ def decision_for(facts, policy: Policy) -> PolicyDecision:
             f"in a repository declared {effective}",
         }
         for conflict in facts.conflicts
-        if policy_allows(conflict["license"], policy) is not True
+        # A file's own license is decided file by file (file exclusions); what speaks for an unclear part stays.
+        if conflict.get("scope") != "file" and policy_allows(conflict["license"], policy) is not True
     ]
     reasons += uncertainties
     if reasons:
@@ -356,4 +378,4 @@ def decision_for(facts, policy: Policy) -> PolicyDecision:
     )
 
 
-__all__ = ["FileEvidence", "VerdictFacts", "decision_for", "verdict_facts"]
+__all__ = ["FileEvidence", "VerdictFacts", "decision_for", "declared_expression", "notice_expression", "verdict_facts"]
