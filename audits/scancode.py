@@ -170,7 +170,10 @@ def _spdx_categories() -> dict[str, str]:
 
 def spdx_category(spdx_key: str) -> str | None:
     """scancode's category of one SPDX license id ("Permissive", "Copyleft", …), or None when it knows no such id."""
-    return _spdx_categories().get(spdx_key.lower())
+    categories = _spdx_categories()
+    key = spdx_key.lower()
+    # `MPL-1.1+` (this version or any later one) is in the category of its version.
+    return categories.get(key) or (categories.get(key[:-1]) if key.endswith("+") else None)
 
 
 @dataclass
@@ -282,9 +285,11 @@ def scancode_expression(spdx: str) -> str:
         return ""
 
     def key(symbol) -> str:
-        known = symbols.get(symbol.key.lower())
-        if known is None and symbol.key.lower().startswith("licenseref-scancode-"):
-            return symbol.key[len("licenseref-scancode-") :].lower()
+        name = symbol.key.lower()
+        # `MPL-1.1+`: scancode has no key for every "or later" form; the version's own key has its category.
+        known = symbols.get(name) or (symbols.get(name[:-1]) if name.endswith("+") else None)
+        if known is None and name.startswith("licenseref-scancode-"):
+            return name[len("licenseref-scancode-") :]
         return known.key if known is not None else "unknown-license-reference"
 
     def convert(node):

@@ -28,6 +28,13 @@ class SpdxParse:
     error: str = ""
 
 
+def _known_or_later(key: str) -> bool:
+    if not key.endswith("+"):
+        return False
+    base = _licensing().parse(key[:-1], validate=False)
+    return base is not None and not _licensing().unknown_license_symbols(base)
+
+
 def spdx_reference(name: str) -> str:
     """`LicenseRef-<name>` with what SPDX refuses in an id turned into dashes (`Apache License 2.0` →
     `LicenseRef-Apache-License-2.0`)."""
@@ -51,7 +58,8 @@ def spdx_parse(text: str) -> SpdxParse:
     unknown = [
         symbol
         for symbol in licensing.unknown_license_symbols(parsed)
-        if not symbol.key.lower().startswith("licenseref-")
+        # `MPL-1.1+` is SPDX's "this version or any later one" of a known id: valid as it is written.
+        if not symbol.key.lower().startswith("licenseref-") and not _known_or_later(symbol.key)
     ]
     if not unknown:
         return SpdxParse(str(parsed))
