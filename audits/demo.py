@@ -16,7 +16,7 @@ _GPL_NOTICE = (
 
 def _audit_cases() -> dict[str, dict[str, str]]:
     return {
-        # Declared MIT, but a vendored file says GPL: a maintainer has to look.
+        # Declared MIT, but a vendored file says GPL: the repository stays in, that file is excluded alone.
         "acme/vendored-getopt": {
             "LICENSE": license_text("mit"),
             "README.md": "# vendored-getopt\n\nA command-line tool that vendors a copy of getopt.\n",
@@ -35,6 +35,11 @@ def _audit_cases() -> dict[str, dict[str, str]]:
             "LICENSE": license_text("cc-by-nc-4.0"),
             "README.md": "# sketches\n\nDrawings and the scripts that make them.\n",
             "draw.py": "print('sketch')\n",
+        },
+        # A license id nobody knows, in the manifest: a maintainer has to look.
+        "odd-corp/widgets": {
+            "package.json": '{\n  "name": "widgets",\n  "version": "2.0.0",\n  "license": "OddCorp-Source-1.0"\n}\n',
+            "index.js": "module.exports = {};\n",
         },
         # A license only in the package manifest.
         "npm-person/left-trim": {

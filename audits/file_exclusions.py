@@ -21,9 +21,7 @@ def file_exclusions_write(*, decision: DatasetDecision, verdict: Verdict, policy
             dataset_id=decision.dataset_id, repository_id=decision.repository_id, withdrawn_at__isnull=True
         ).order_by("-created_at")
     )
-    labels = FileLabel.objects.filter(
-        scan_id=verdict.scan_id, origin__in=[FileLabel.Origin.OWN_NOTICE, FileLabel.Origin.DIRECTORY]
-    )
+    labels = _labels_below_root(verdict.scan_id)
     rows, counts = [], {}
     for label in labels.only("path", "blob_id", "license", "origin", "source").iterator(chunk_size=5000):
         if policy_allows(label.license, policy) is not False:
@@ -49,6 +47,21 @@ def file_exclusions_write(*, decision: DatasetDecision, verdict: Verdict, policy
 
 def _under(directory: str, ancestor: str) -> bool:
     return not ancestor or directory == ancestor or directory.startswith(ancestor + "/")
+
+
+def files_refused(*, scan_id: int, policy: Policy) -> dict[str, int]:
+    """How many files of a scan the policy refuses by their own label, per license (nothing written)."""
+    counts: dict[str, int] = {}
+    for license_ in _labels_below_root(scan_id).values_list("license", flat=True).iterator(chunk_size=5000):
+        if policy_allows(license_, policy) is False:
+            counts[license_] = counts.get(license_, 0) + 1
+    return counts
+
+
+def _labels_below_root(scan_id: int):
+    return FileLabel.objects.filter(
+        scan_id=scan_id, origin__in=[FileLabel.Origin.OWN_NOTICE, FileLabel.Origin.DIRECTORY]
+    )
 
 
 def files_excluded_reason(counts: dict[str, int]) -> dict:

@@ -26,8 +26,9 @@ UNKNOWN_KEYS = frozenset(
     {"unknown", "unknown-license-reference", "free-unknown", "unknown-spdx", "other-permissive", "other-copyleft"}
 )
 
-# What we keep of a finding; a new number makes every blob be scanned again.
-FINDINGS_FORMAT = 2
+# What we keep of a finding; a new number makes every blob be scanned again (and every verdict stale, so the
+# re-scan sweep scans each repository again). 3: notice blocks, manifests read exactly, file labels.
+FINDINGS_FORMAT = 3
 # Matches scored below this are not trusted to decide on their own.
 LOW_SCORE = 80.0
 

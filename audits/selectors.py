@@ -2,6 +2,7 @@
 
 from django.db.models import Count, Min
 
+from audits.file_exclusions import files_excluded_reason, files_refused
 from audits.models import DatasetDecision, FileLabel, RepositoryAudit, Scan, Verdict
 from audits.policy import DEFAULT_POLICY, Policy
 from audits.scanning.verdicts import decision_for
@@ -26,6 +27,8 @@ def verdict_report(verdict: Verdict, *, scan: Scan, extra_policies: list[Policy]
         decided = decision_for(verdict, policy)
         decisions[name] = decided.decision
         reasons_by_policy[name] = decided.reasons
+        if decided.decision == "include" and (refused := files_refused(scan_id=verdict.scan_id, policy=policy)):
+            reasons_by_policy[name] = [*decided.reasons, files_excluded_reason(refused)]
     for name, decision in stored.items():
         decisions[name] = decision.decision
         reasons_by_policy[name] = decision.reasons

@@ -305,7 +305,7 @@ def test_a_finding_cut_short_by_a_shorter_time_limit_is_scanned_again(tmp_path, 
     assert BlobFinding.objects.get().timed_out is False
 
 
-def test_a_vendored_license_file_with_a_txt_suffix_is_a_conflict_not_noise(tmp_path):
+def test_a_vendored_license_file_with_a_txt_suffix_governs_its_directory_not_noise(tmp_path):
     path = tmp_path / "mit-vendoring-gpl-license-txt"
     local_repository_commit(
         path,
@@ -319,9 +319,10 @@ def test_a_vendored_license_file_with_a_txt_suffix_is_a_conflict_not_noise(tmp_p
 
     report = scan_one(path)
 
-    assert report["decisions"] == {"default": "needs_review"}
-    assert [(reason["code"], reason.get("file")) for reason in report["reasons"]] == [
-        ("conflict", "third_party/getopt/COPYING.txt")
+    assert report["decisions"] == {"default": "include"}
+    assert [(reason["code"], reason.get("count")) for reason in report["reasons"]] == [
+        ("license_allowed", None),
+        ("files_excluded", 1),
     ]
 
 
