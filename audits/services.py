@@ -25,6 +25,7 @@ from audits.models import (
 from audits.policy import Policy
 from audits.scanning import files as scan_files
 from audits.scanning import labelling, pipeline
+from audits.scanning.findings import finding_version
 from audits.scanning.verdicts import FileEvidence, decision_for, verdict_facts
 from governance import git
 from governance.exceptions import GovernanceError
@@ -160,7 +161,7 @@ def _scan_evidence(scan: Scan) -> tuple[list[FileEvidence], int]:
     for mode in ScanFile.objects.filter(scan=scan).values_list("finding_mode", flat=True).distinct():
         keys = ScanFile.objects.filter(scan=scan, finding_mode=mode).values("finding_key" if mode else "blob_id")
         for finding in BlobFinding.objects.filter(
-            scanner_version=pipeline.finding_version(scan.scanner_version, mode), blob_id__in=keys
+            scanner_version=finding_version(scan.scanner_version, mode), blob_id__in=keys
         ):
             findings[mode, finding.blob_id] = finding
     evidence = []

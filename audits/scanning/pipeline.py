@@ -15,18 +15,16 @@ import time
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
-from posixpath import basename
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
 from audits import scancode
 from audits.models import BlobFinding, Scan, ScanChunk, ScanFile
 from audits.scanning import files as scan_files
-from audits.scanning import notices
-from audits.scanning.manifests import is_manifest, manifest_license
+from audits.scanning import findings, notices
 from governance import fetch_policy, git
 from governance.faults import fault_point
 from governance.heartbeats import heartbeat
@@ -196,8 +194,8 @@ def scan_chunk_run(*, scan_id: int, number: int) -> bool:
     pending = list(ScanFile.objects.filter(scan=scan, chunk=number, done=False).order_by("pk"))
     version = scan.scanner_version
     # A header's or a manifest's finding is keyed by what is read from the file: those are read first, always.
-    read_first = [f for f in pending if finding_mode(scan, f)]
-    pending = [f for f in pending if not finding_mode(scan, f)]
+    read_first = [f for f in pending if findings.finding_mode(scan, f)]
+    pending = [f for f in pending if not findings.finding_mode(scan, f)]
     known = set(
         BlobFinding.objects.filter(scanner_version=version, blob_id__in={f.blob_id for f in pending})
         # A finding cut short by a time limit shorter than today's is worth another try.
@@ -251,23 +249,6 @@ def scan_workdir_ready(scan: Scan) -> Path:
     return workdir
 
 
-FULL, HEADER, MANIFEST = "", "header", "manifest"
-
-
-def finding_mode(scan: Scan, scan_file: ScanFile) -> str:
-    """How a file's finding is made: the whole file through scancode, its notice header, or its manifest fields."""
-    if scan_file.role == scan_files.MANIFEST and is_manifest(scan_file.path):
-        return MANIFEST
-    if scan_file.role == scan_files.NOTICE_CANDIDATE and not scan.deep:
-        return HEADER
-    return FULL
-
-
-def finding_version(version: str, mode: str) -> str:
-    """The scanner version a finding made in `mode` is stored under: a header's finding is not the whole file's."""
-    return f"{version} {mode}" if mode else version
-
-
 def _chunk_scan(scan: Scan, pending: list[ScanFile], version: str) -> None:
     workdir = scan_workdir_ready(scan)
     by_blob: dict[str, list[ScanFile]] = {}
@@ -277,7 +258,7 @@ def _chunk_scan(scan: Scan, pending: list[ScanFile], version: str) -> None:
         for blob_id, content in git.snapshot_blobs(workdir, list(by_blob)):
             by_mode: dict[str, list[ScanFile]] = {}
             for scan_file in by_blob[blob_id]:
-                by_mode.setdefault(finding_mode(scan, scan_file), []).append(scan_file)
+                by_mode.setdefault(findings.finding_mode(scan, scan_file), []).append(scan_file)
             for mode, same in by_mode.items():
                 _files_find(scan, same, mode, blob_id, content, version, Path(scratch))
 
@@ -286,123 +267,27 @@ def _files_find(
     scan: Scan, same: list[ScanFile], mode: str, blob_id: str, content: bytes | None, version: str, scratch: Path
 ) -> None:
     """Find (or reuse) the finding that files with one blob share in one mode, and mark them done."""
-    key, stored_as = blob_id, finding_version(version, mode)
+    key, stored_as = blob_id, findings.finding_version(version, mode)
     header = b""
-    if mode == HEADER and content is not None and not scan_files.is_binary(content):
+    if mode == findings.HEADER and content is not None and not scan_files.is_binary(content):
         header = notices.notice_header(content)
         key = notices.notice_key(header)
-    if mode != FULL:
+    if mode != findings.FULL:
         ScanFile.objects.filter(pk__in=[f.pk for f in same]).update(finding_mode=mode, finding_key=key)
         if BlobFinding.objects.filter(blob_id=key, scanner_version=stored_as).exists():
             _files_done(scan, same, reused=len(same))
             return
-    if mode == MANIFEST:
-        finding = _manifest_finding(key, content, same[0].path, stored_as)
-    elif mode == HEADER and header:
-        finding = _header_finding(key, header, same[0].path, stored_as, scratch)
+    if mode == findings.MANIFEST:
+        finding = findings.manifest_finding(key, content, same[0].path, stored_as)
+    elif mode == findings.HEADER and header:
+        finding = findings.header_finding(key, header, same[0].path, stored_as, scratch)
     else:
-        finding = _blob_finding(key, content, same[0].path, stored_as, scratch)
-    created = _finding_store(finding)
+        finding = findings.blob_finding(key, content, same[0].path, stored_as, scratch)
+    created = findings.finding_store(finding)
     if created:
         _files_done(scan, same, scanned=1, reused=len(same) - 1)
     else:  # another worker scanned the same blob meanwhile
         _files_done(scan, same, reused=len(same))
-
-
-def _manifest_finding(blob_id: str, content: bytes | None, path: str, version: str) -> BlobFinding:
-    """A manifest's license fields, read exactly; a pointer (`license-files`, `SEE LICENSE IN`) adds nothing here:
-    the file it points to has its own finding."""
-    finding = BlobFinding(blob_id=blob_id, scanner_version=version)
-    if content is None:
-        finding.error = "the blob was not in the fetched commit"
-        return finding
-    declared = manifest_license(path, content)
-    if declared is None:
-        return finding  # the manifest states no license
-    if declared.error:
-        finding.error = f"{path}: {declared.error}"
-        return finding
-    if declared.expression:
-        line = _line_of(content, declared.expression)
-        found = scancode.finding_from_spdx(
-            declared.expression, start_line=line, end_line=line, rule=f"manifest: {declared.field}"
-        )
-        finding.license_expression = found.license_expression
-        finding.spdx_expression = found.spdx_expression
-        finding.detections = found.detections
-    return finding
-
-
-def _line_of(content: bytes, expression: str) -> int:
-    """The line a manifest states its license on (its first id's), for the evidence; 1 when not found verbatim."""
-    first = expression.replace("(", " ").split()[0].encode()
-    offset = content.find(first)
-    return content.count(b"\n", 0, offset) + 1 if offset >= 0 else 1
-
-
-def _header_finding(key: str, header: bytes, path: str, version: str, scratch: Path) -> BlobFinding:
-    """The notice in a file's first lines: its SPDX-License-Identifier lines read exactly, else scancode on the
-    notice block (shared, under `key`, by every file whose block is the same)."""
-    identified = notices.spdx_identifiers(header)
-    if identified is not None and identified.expression and not identified.errors:
-        found = scancode.finding_from_spdx(
-            identified.expression,
-            start_line=identified.lines[0],
-            end_line=identified.lines[-1],
-            rule="spdx-license-identifier",
-        )
-        finding = BlobFinding(blob_id=key, scanner_version=version)
-        finding.license_expression = found.license_expression
-        finding.spdx_expression = found.spdx_expression
-        finding.detections = found.detections
-        return finding
-    return _blob_finding(key, notices.notice_block(header), path, version, scratch)
-
-
-def _blob_finding(blob_id: str, content: bytes | None, path: str, version: str, scratch: Path) -> BlobFinding:
-    """scancode's finding for the content (a whole blob, or a notice block) under `blob_id`."""
-    finding = BlobFinding(blob_id=blob_id, scanner_version=version)
-    if content is None:
-        finding.error = "the blob was not in the fetched commit"
-        return finding
-    if scan_files.is_binary(content):
-        finding.skipped = scan_files.SKIP_BINARY
-        return finding
-    # scancode reads files; the blob keeps its own name, which some of its rules look at.
-    location = scratch / (basename(path) or "file")
-    location.write_bytes(content)
-    fault_point("scan:chunks")  # the worst moment to die: a blob's contents on disk
-    try:
-        found = scancode.file_scan(location, timeout=settings.AUDITS_FILE_TIMEOUT_SECONDS)
-    finally:
-        location.unlink(missing_ok=True)
-    finding.license_expression = found.license_expression
-    finding.spdx_expression = found.spdx_expression
-    finding.detections = found.detections
-    finding.clues = found.clues
-    finding.license_text_percent = found.license_text_percent
-    finding.is_license_text = found.license_text_percent >= 90 and bool(found.detections)
-    finding.timed_out = found.timed_out
-    finding.error = found.error
-    finding.seconds = found.seconds
-    return finding
-
-
-def _finding_store(finding: BlobFinding) -> bool:
-    """Store a finding unless one for the same blob and version exists; True when this one was stored."""
-    # One that timed out under a shorter limit makes way for this one.
-    BlobFinding.objects.filter(
-        blob_id=finding.blob_id,
-        scanner_version=finding.scanner_version,
-        timed_out=True,
-        seconds__lt=settings.AUDITS_FILE_TIMEOUT_SECONDS - 1,
-    ).delete()
-    try:
-        with transaction.atomic():
-            finding.save()
-    except IntegrityError:
-        return False
-    return True
 
 
 def _files_done(scan: Scan, done: list[ScanFile], *, scanned: int = 0, reused: int = 0) -> None:
