@@ -192,6 +192,23 @@ def test_expression_class_takes_the_best_branch_of_an_or_and_the_worst_part_of_a
     assert expression_class("(mit OR gpl-3.0) AND lgpl-2.1", fake_class) == "copyleft"
 
 
+def test_an_unknown_part_does_not_hide_what_the_known_parts_already_decide():
+    # As a policy's three-valued logic: a refused part makes an AND refused, an allowed branch an OR allowed.
+    assert expression_class("gpl-3.0 AND something-else", fake_class) == "copyleft"
+    assert expression_class("mit OR something-else", fake_class) == "permissive"
+    assert expression_class("gpl-3.0 OR something-else", fake_class) == "unknown"
+
+
+def test_compound_licenses_of_real_projects_are_classified_by_the_boolean_rule():
+    # libgit2: GPL-2.0 with a linking exception, vendored permissive code and a pointer to COPYING.
+    libgit2 = "gpl-2.0 WITH linking-exception-2.0-plus AND mit AND zlib AND unknown-license-reference"
+    assert expression_class(libgit2, scancode.license_class) == "copyleft"
+    # Redis 8: RSALv2 or SSPLv1 or AGPLv3, at the user's choice.
+    assert expression_class("rsalv2 OR mongodb-sspl-1.0 OR agpl-3.0", scancode.license_class) == "copyleft"
+    # Redis 7.4: RSALv2 or SSPLv1: source-available either way.
+    assert expression_class("rsalv2 OR mongodb-sspl-1.0", scancode.license_class) == "proprietary"
+
+
 def test_expression_class_of_a_with_exception_is_the_class_of_its_license():
     assert expression_class("gpl-3.0 WITH gcc-exception-3.1", fake_class) == "copyleft"
 
