@@ -290,7 +290,40 @@ def package_scan(tree: Path, *, deep: bool) -> tuple[dict, dict[str, str] | None
         "decision": decision.decision if decision else None,
         "decision_reasons": [reason.get("code") for reason in decision.reasons] if decision else [],
     }
-    return summary, labels_read(scan)
+    return summary, labels_read(scan), labels_explained(scan)
+
+
+def labels_explained(scan) -> dict[str, tuple[str, str, str]]:
+    """path → (license, origin, source) of a scan's labels: what a wrong label is shown with."""
+    from audits.models import FileLabel
+
+    rows = FileLabel.objects.filter(scan=scan).values_list("path", "license", "origin", "source")
+    return {path: (license_, origin, source) for path, license_, origin, source in rows}
+
+
+def mistakes(truths: dict[str, str | None], copyright_: Copyright, labels: dict, explained: dict, limit: int) -> list:
+    """Up to `limit` wrongly labelled files: path, DEP-5's license and category, the label and where it came from;
+    spread over the directories (one per directory first), so one vendored folder does not fill the list."""
+    wrong = [
+        path for path, truth in sorted(truths.items()) if truth in SCORED_TRUTHS and labels.get(path, MISSING) != truth
+    ]
+    by_directory: dict[str, list[str]] = {}
+    for path in wrong:
+        by_directory.setdefault(path.rpartition("/")[0], []).append(path)
+    picked = [paths[0] for paths in by_directory.values()][:limit]
+    return [
+        {
+            "path": path,
+            "dep5": copyright_.license_for(path),
+            "truth": truths[path],
+            "label": labels.get(path, MISSING),
+            "license": explained.get(path, ("", "", ""))[0],
+            "origin": explained.get(path, ("", "", ""))[1],
+            "source": explained.get(path, ("", "", ""))[2],
+            "same_directory": len(by_directory[path.rpartition("/")[0]]),
+        }
+        for path in picked
+    ]
 
 
 def anchor_run(sample: list[tuple[str, str]], trees: dict[str, Path], truths: dict, labels: dict) -> dict:
@@ -339,6 +372,7 @@ def main() -> None:
     parser.add_argument("--deep", action="store_true", help="scan every file, not only the key files")
     parser.add_argument("--anchor-files", type=int, default=200, help="files run through scancode whole (0: none)")
     parser.add_argument("--json-out", type=Path, help="also write the result to this file")
+    parser.add_argument("--mistakes", type=int, default=15, help="wrong labels shown per package (by directory)")
     parser.add_argument("--fetch-only", action="store_true", help="fetch and read DEP-5 only: the truth side, no scan")
     arguments = parser.parse_args()
     names = [name.strip() for name in arguments.packages.split(",") if name.strip()] or list(PACKAGES)
@@ -412,7 +446,7 @@ def main() -> None:
             if name not in sources:
                 continue
             try:
-                entry["scan"], labels[name] = package_scan(sources[name].tree, deep=arguments.deep)
+                entry["scan"], labels[name], explained = package_scan(sources[name].tree, deep=arguments.deep)
             except Exception as failure:  # one package failing must not end the run: it is reported
                 entry["error"] = f"scan: {type(failure).__name__}: {failure}"[:1000]
                 progress(name, error=entry["error"])
@@ -420,6 +454,9 @@ def main() -> None:
             entry["decision"] = entry["scan"]["decision"]
             entry["comparison"] = labels_compare(truths[name], labels[name])
             entry["labels"] = entry["comparison"]["labels"]
+            entry["mistakes"] = mistakes(
+                truths[name], sources[name].copyright, labels[name] or {}, explained, arguments.mistakes
+            )
             progress(
                 name,
                 files=entry["files"],

@@ -12,6 +12,7 @@ import os
 import re
 import signal
 import subprocess
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -532,11 +533,18 @@ def snapshot_blobs(repository: str | Path, blob_ids: list[str], *, timeout: floa
         env=_git_environment(),
         process_group=0,
     )
+    # git answers as it reads the requests: written from here, a list longer than the pipe's buffer (~1,600 ids)
+    # would block on git, itself blocked on an answer nobody reads yet. A thread writes them while we read.
+    requests = "".join(f"{blob_id}\n" for blob_id in blob_ids).encode()
+
+    def write_requests():
+        with contextlib.suppress(BrokenPipeError, ValueError):  # git stopped early (killed below, or failed)
+            process.stdin.write(requests)
+            process.stdin.close()
+
+    writer = threading.Thread(target=write_requests, daemon=True)
+    writer.start()
     try:
-        # git reads the whole request list first only as fast as it answers; a writer thread would let
-        # the two overlap, but a blob list of a few thousand ids fits in the pipe buffer a few times over.
-        process.stdin.write("".join(f"{blob_id}\n" for blob_id in blob_ids).encode())
-        process.stdin.close()
         for blob_id in blob_ids:
             if time.monotonic() > deadline:
                 raise GitTimedOut(f"git cat-file took longer than {timeout:g} s and was stopped")
@@ -556,6 +564,7 @@ def snapshot_blobs(repository: str | Path, blob_ids: list[str], *, timeout: floa
             os.killpg(process.pid, signal.SIGKILL)
         process.stdout.close()
         process.wait()
+        writer.join()
 
 
 def snapshot_grep(

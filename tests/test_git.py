@@ -214,3 +214,15 @@ def test_proof_paths_that_leave_the_repository_or_are_not_plain_are_refused_befo
     with pytest.raises(GitError, match="plain path inside the repository"):
         proof_file_fetch("https://github.com/acme/lib.git", path=path)
     git.assert_not_called()
+
+
+def test_snapshot_blobs_reads_a_list_longer_than_the_pipe_buffer(tmp_path):
+    # 3,000 requests (~123 KB) and their answers overflow both pipes unless the requests are written apart.
+    from governance.git import local_repository_commit, snapshot_blobs, snapshot_fetch, snapshot_tree
+
+    local_repository_commit(tmp_path / "many", {f"f{n}.txt": f"file {n}\n" * 20 for n in range(3000)}, message="m")
+    commit = snapshot_fetch((tmp_path / "many").as_uri(), into=tmp_path / "snapshot", max_blob_bytes=10_000)
+    ids = [entry.object_id for entry in snapshot_tree(tmp_path / "snapshot", commit)]
+    contents = dict(snapshot_blobs(tmp_path / "snapshot", ids, timeout=60))
+    assert len(contents) == 3000
+    assert all(content.startswith(b"file ") for content in contents.values())
