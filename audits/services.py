@@ -26,7 +26,7 @@ from audits.policy import Policy
 from audits.scanning import files as scan_files
 from audits.scanning import labelling, pipeline
 from audits.scanning.findings import finding_version
-from audits.scanning.verdicts import FileEvidence, decision_for, verdict_facts
+from audits.scanning.verdicts import FileEvidence, conflicts_settle, decision_for, doubts_settle, verdict_facts
 from governance import git
 from governance.exceptions import GovernanceError
 from governance.faults import fault_point
@@ -118,6 +118,11 @@ def scan_finish(*, scan_id: int) -> Verdict | None:
             return getattr(scan, "verdict", None)
         evidence, binaries = _scan_evidence(scan)
         facts = verdict_facts(evidence)
+        labels = labelling.scan_labels_store(
+            scan=scan, workdir=pipeline.scan_workdir_ready(scan), evidence=evidence, facts=facts
+        )
+        facts.conflicts = conflicts_settle(facts.conflicts, carried=labels.carried)
+        doubts_settle(facts, spdx_lines=labels.spdx_lines)
         facts.truncated = _scan_truncated(scan, facts)
         verdict = Verdict.objects.create(
             scan=scan,
@@ -134,9 +139,6 @@ def scan_finish(*, scan_id: int) -> Verdict | None:
             notes=facts.notes,
             truncated=facts.truncated,
             deep=scan.deep,
-        )
-        labelling.scan_labels_store(
-            scan=scan, workdir=pipeline.scan_workdir_ready(scan), evidence=evidence, facts=facts
         )
         skipped = dict(scan.files_skipped)
         if binaries:

@@ -288,7 +288,11 @@ def package_scan(tree: Path, *, deep: bool) -> tuple[dict, dict[str, str] | None
         "declared_license": verdict.declared_license if verdict else None,
         "effective_license": verdict.effective_license if verdict else None,
         "decision": decision.decision if decision else None,
-        "decision_reasons": [reason.get("code") for reason in decision.reasons] if decision else [],
+        "decision_reasons": [
+            ":".join(filter(None, (reason.get("code"), reason.get("file"), reason.get("license"))))
+            for reason in (decision.reasons if decision else [])
+        ][:20],
+        "truncated": verdict.truncated if verdict else {},
     }
     return summary, labels_read(scan), labels_explained(scan)
 

@@ -19,6 +19,8 @@ from audits.scanning.manifests import is_manifest, manifest_license
 from governance.faults import fault_point
 
 FULL, HEADER, MANIFEST = "", "header", "manifest"
+# The rule a finding read from SPDX-License-Identifier lines names (scancode's own matcher name, `1-spdx-id`, beside).
+SPDX_LINES_RULE = "spdx-license-identifier"
 
 
 def finding_mode(scan: Scan, scan_file: ScanFile) -> str:
@@ -75,7 +77,7 @@ def header_finding(key: str, header: bytes, path: str, version: str, scratch: Pa
             identified.expression,
             start_line=identified.lines[0],
             end_line=identified.lines[-1],
-            rule="spdx-license-identifier",
+            rule=SPDX_LINES_RULE,
         )
         finding = BlobFinding(blob_id=key, scanner_version=version)
         finding.license_expression = found.license_expression

@@ -6,7 +6,9 @@ licenses from license files below the root and from package manifests read exact
 verdict. The tree is read in batches (the first bytes of each file, for go-enry), never whole.
 """
 
+from collections import Counter
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from posixpath import dirname
 
@@ -17,8 +19,11 @@ from audits import scancode
 from audits.models import FileLabel, Scan
 from audits.policy import expression_combine
 from audits.scanning import files as scan_files
+from audits.scanning.findings import SPDX_LINES_RULE
 from audits.scanning.labels import (
     CONTENT_PREFIX_BYTES,
+    DIRECTORY,
+    OWN_NOTICE,
     Governing,
     file_labels,
     is_directory_license_file,
@@ -31,8 +36,17 @@ from governance import git
 BATCH_FILES = 2000
 
 
-def scan_labels_store(*, scan: Scan, workdir: Path, evidence: list[FileEvidence], facts: VerdictFacts) -> int:
-    """Label every file of the scan's commit and store the labels (replacing any earlier ones); how many."""
+@dataclass
+class LabelSummary:
+    """What the labels tell the verdict: the licenses files carry below the root, and those stated exactly."""
+
+    stored: int = 0
+    carried: set[str] = field(default_factory=set)  # licenses of own-notice and directory labels
+    spdx_lines: Counter = field(default_factory=Counter)  # license → files stating it in SPDX-License-Identifier
+
+
+def scan_labels_store(*, scan: Scan, workdir: Path, evidence: list[FileEvidence], facts: VerdictFacts) -> LabelSummary:
+    """Label every file of the scan's commit and store the labels (replacing any earlier ones)."""
     entries = [
         entry
         for entry in git.snapshot_tree(workdir, scan.commit)
@@ -42,20 +56,31 @@ def scan_labels_store(*, scan: Scan, workdir: Path, evidence: list[FileEvidence]
     own = _own_notices(evidence)
     directories = _directory_licenses(workdir, entries, by_path)
     root = Governing(facts.effective_license, _root_source(evidence)) if facts.effective_license else None
-    labels = file_labels(_heads(workdir, entries, own), own_notices=own, directories=directories, root=root)
+    summary = LabelSummary(spdx_lines=_spdx_stated(evidence))
+    labels = file_labels(_heads(workdir, entries, own, summary), own_notices=own, directories=directories, root=root)
     with transaction.atomic():
         FileLabel.objects.filter(scan=scan).delete()
-        stored = 0
         batch = []
         for label in labels:
+            if label.origin in (OWN_NOTICE, DIRECTORY):
+                summary.carried.add(label.license)
             batch.append(FileLabel(scan=scan, **label.__dict__))
             if len(batch) >= BATCH_FILES:
                 FileLabel.objects.bulk_create(batch)
-                stored += len(batch)
+                summary.stored += len(batch)
                 batch = []
         FileLabel.objects.bulk_create(batch)
-        stored += len(batch)
-    return stored
+        summary.stored += len(batch)
+    return summary
+
+
+def _spdx_stated(evidence: list[FileEvidence]) -> Counter:
+    """License → files whose finding is their SPDX-License-Identifier lines, read exactly."""
+    return Counter(
+        f.spdx_expression
+        for f in evidence
+        if f.spdx_expression and any(m["rule"] == SPDX_LINES_RULE for d in f.detections for m in d["matches"])
+    )
 
 
 def _own_notices(evidence: list[FileEvidence]) -> dict[str, Governing]:
@@ -109,7 +134,9 @@ def _root_source(evidence: list[FileEvidence]) -> str:
     return ""
 
 
-def _heads(workdir: Path, entries, own: dict[str, Governing]) -> Iterator[tuple[str, str, bytes | None]]:
+def _heads(
+    workdir: Path, entries, own: dict[str, Governing], summary: LabelSummary
+) -> Iterator[tuple[str, str, bytes | None]]:
     """(path, blob id, first bytes) in tree order; an SPDX line in a file no finding covers becomes its own notice.
 
     `own` is filled as the files go by, before each is labelled.
@@ -127,4 +154,5 @@ def _heads(workdir: Path, entries, own: dict[str, Governing]) -> Iterator[tuple[
                 identified = spdx_identifiers(head)
                 if identified is not None and identified.expression:
                     own[entry.path] = Governing(identified.expression, entry.path)
+                    summary.spdx_lines[identified.expression] += 1
             yield entry.path, entry.object_id, head

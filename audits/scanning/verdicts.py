@@ -100,7 +100,12 @@ def verdict_facts(files: list[FileEvidence]) -> VerdictFacts:
     readme_decides = not declaring
     if readme_decides:
         declaring = [f for f in readmes if declared_expression(f)]
-    declared_keys = expression_combine([declared_expression(f) for f in declaring])
+    # A license file proper that is one license's text, naming another for a part of the tree ("mksignames.c is
+    # GPL"), declares the text's license; the part is a conflict, settled when the files it covers are found.
+    parts = {f.path: _license_file_parts(f) for f in declaring if f.role == LICENSE}
+    declared_keys = expression_combine(
+        [parts[f.path][0] if f.path in parts else declared_expression(f) for f in declaring]
+    )
     if not readme_decides:
         # LICENSE-MIT and LICENSE-APACHE alone read as both; a README saying "either … at your option"
         # makes them a choice. expression_combine keeps an OR that names every license declared.
@@ -145,7 +150,13 @@ def verdict_facts(files: list[FileEvidence]) -> VerdictFacts:
             if not readme_decides and not expression_symbols(_strong_expression(f)) <= declared_symbols
         ]
         for f in contradicting:
-            facts.conflicts.append({"file": f.path, "license": scancode.spdx_expression(_strong_expression(f))})
+            if license_ := _license_only(scancode.spdx_expression(_strong_expression(f))):
+                facts.conflicts.append({"file": f.path, "license": license_})
+        for path, (_, minor) in parts.items():
+            for expression in minor:
+                facts.conflicts.append(
+                    {"file": path, "license": scancode.spdx_expression(expression), "scope": "parts"}
+                )
         for f in strong_others:
             if expression := notice_expression(f):
                 conflict = {"file": f.path, "license": scancode.spdx_expression(expression)}
@@ -171,6 +182,82 @@ def verdict_facts(files: list[FileEvidence]) -> VerdictFacts:
     if matches_cut:
         facts.truncated["evidence_matches_left_out"] = matches_cut
     return facts
+
+
+# Part of the license file's matched text under which another license is only named for a part of the tree.
+MINOR_SHARE = 0.25
+# scancode categories of texts that grant nothing by themselves: a contributor agreement, a patent grant.
+NOT_LICENSES = frozenset({"CLA", "Patent License", "Unstated License"})
+
+
+def _license_file_parts(f: FileEvidence) -> tuple[str, list[str]]:
+    """(what a license file declares, the licenses it names for parts only): detections far shorter than its
+    longest (under MINOR_SHARE of its matched tokens) name a part of the tree, unless all are that short
+    (a summary such as "lib/ is BSD, the rest GPL" declares all it names)."""
+    lengths: dict[str, int] = {}
+    for d in f.detections:
+        if known := _known_part(d["license_expression"]):
+            lengths[known] = lengths.get(known, 0) + sum(m.get("matched_length", 0) for m in d["matches"])
+    if len(lengths) < 2:
+        return declared_expression(f), []
+    longest = max(lengths.values())
+    major = [expression for expression, length in lengths.items() if length >= MINOR_SHARE * longest]
+    minor = [expression for expression, length in lengths.items() if length < MINOR_SHARE * longest]
+    return expression_combine(major), minor
+
+
+def _license_only(spdx: str) -> str:
+    """The expression without what grants nothing by itself (a CLA, a patent grant); empty when nothing is left."""
+    parsed = expression_parse(spdx)
+    if parsed is None:
+        return spdx
+    symbols = expression_symbols(spdx)
+    if symbols and all(scancode.spdx_category(symbol) in NOT_LICENSES for symbol in symbols):
+        return ""
+    return spdx
+
+
+def conflicts_settle(conflicts: list[dict], *, carried: set[str]) -> list[dict]:
+    """A license a license file names for parts of the tree is settled when file labels carry it (those files are
+    excluded alone); otherwise it stays a conflict a maintainer settles."""
+    settled = []
+    for conflict in conflicts:
+        if conflict.get("scope") == "parts" and conflict["license"] in carried:
+            conflict = {**conflict, "scope": "file"}
+        settled.append(conflict)
+    return settled
+
+
+# Files that must state a license in an SPDX-License-Identifier line before it settles a doubt on the license file.
+SPDX_LINES_SETTLE = 3
+
+
+def doubts_settle(facts: VerdictFacts, *, spdx_lines: dict[str, int]) -> None:
+    """A low score on a license file is settled when files of the tree state that license exactly, in
+    SPDX-License-Identifier lines (curl's COPYING differs a little from scancode's text; 1,600 files say `curl`)."""
+    kept = []
+    for doubt in facts.uncertainties:
+        license_ = doubt.get("license", "")
+        stated = [
+            (count, expression)
+            for expression, count in spdx_lines.items()
+            if count >= SPDX_LINES_SETTLE
+            and license_
+            and expression_symbols(license_) <= expression_symbols(expression)
+        ]
+        if doubt["code"] != "low_score" or not stated:
+            kept.append(doubt)
+            continue
+        count, expression = max(stated)
+        facts.notes.append(
+            {
+                "code": "settled_by_spdx_lines",
+                "file": doubt["file"],
+                "detail": f"{doubt['file']}: {license_} matched with a low score; {count} files state "
+                f"SPDX-License-Identifier: {expression}",
+            }
+        )
+    facts.uncertainties = kept
 
 
 def _labels_carry(f: FileEvidence) -> bool:
@@ -367,7 +454,8 @@ def decision_for(facts, policy: Policy) -> PolicyDecision:
             f"in a repository declared {effective}",
         }
         for conflict in facts.conflicts
-        # A file's own license is decided file by file (file exclusions); what speaks for an unclear part stays.
+        # A file's own license is decided file by file (file exclusions); what speaks for an unclear part (a
+        # license file naming another license for some files nobody found) stays.
         if conflict.get("scope") != "file" and policy_allows(conflict["license"], policy) is not True
     ]
     reasons += uncertainties
@@ -378,4 +466,13 @@ def decision_for(facts, policy: Policy) -> PolicyDecision:
     )
 
 
-__all__ = ["FileEvidence", "VerdictFacts", "decision_for", "declared_expression", "notice_expression", "verdict_facts"]
+__all__ = [
+    "FileEvidence",
+    "VerdictFacts",
+    "conflicts_settle",
+    "decision_for",
+    "declared_expression",
+    "doubts_settle",
+    "notice_expression",
+    "verdict_facts",
+]
