@@ -5,7 +5,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from audits import services
-from audits.models import BlobFinding, DatasetDecision, Review, Scan, Verdict
+from audits.models import BlobFinding, DatasetDecision, DirectoryReview, FileExclusion, FileLabel, Review, Scan, Verdict
 from governance.models import Repository
 
 
@@ -169,3 +169,43 @@ class BlobFindingAdmin(ReadOnlyAdmin):
         if not term:
             return queryset, False
         return queryset.filter(blob_id=term), False
+
+
+@admin.register(FileLabel)
+class FileLabelAdmin(ReadOnlyAdmin):
+    list_display = ["path", "license_type", "license", "origin", "source", "language", "is_vendor", "is_generated"]
+    list_filter = ["license_type", "origin", "is_vendor", "is_generated"]
+    search_fields = ["path", "blob_id", "license"]
+    show_full_result_count = False
+
+
+@admin.register(FileExclusion)
+class FileExclusionAdmin(ReadOnlyAdmin):
+    list_display = ["path", "license", "directory", "dataset", "overruled_by"]
+    list_filter = ["dataset"]
+    search_fields = ["path", "blob_id", "license"]
+    list_select_related = ["dataset"]
+    show_full_result_count = False
+
+
+@admin.register(DirectoryReview)
+class DirectoryReviewAdmin(ReadOnlyAdmin):
+    list_display = [
+        "repository",
+        "directory",
+        "license",
+        "dataset",
+        "reason_code",
+        "reviewer",
+        "created_at",
+        "withdrawn_at",
+    ]
+    list_filter = ["dataset", "reason_code"]
+    search_fields = ["repository__canonical", "directory", "license"]
+    list_select_related = ["repository", "dataset", "reviewer"]
+    actions = ["withdraw"]
+
+    @admin.action(description="Withdraw: exclude these files again from the next release")
+    def withdraw(self, request, queryset):
+        for review_id in queryset.filter(withdrawn_at__isnull=True).values_list("pk", flat=True):
+            services.directory_review_withdraw(review_id=review_id)

@@ -8,8 +8,9 @@ import pytest
 
 from audits.file_exclusions import file_exclusions_by_directory
 from audits.models import DatasetDecision, FileLabel
-from audits.services import decisions_refresh, directory_review_record, scan_repository
+from audits.services import decisions_refresh, directory_review_record, directory_review_withdraw, scan_repository
 from exclusions.release_files import blob_rows_read
+from governance.exceptions import GovernanceError
 from governance.models import DatasetRepository
 from governance.services import dataset_get_or_create
 from releases.publication import release_folder, release_publish
@@ -110,3 +111,37 @@ def test_the_review_page_shows_the_directories_and_takes_a_decision(kept_with_fi
     )
     assert answer.status_code == 302
     assert not kept_with_files.file_exclusions.filter(path="src/gpl_part.c", overruled_by__isnull=True).exists()
+
+
+def test_a_withdrawn_directory_review_excludes_the_files_again(kept_with_files, maintainer):
+    review = directory_review_record(
+        decision_id=kept_with_files.pk,
+        directory="src",
+        license="GPL-2.0-or-later",
+        reason_code="false_positive",
+        comment="Looked like ours",
+        reviewer=maintainer,
+    )
+    directory_review_withdraw(review_id=review.pk)
+    assert kept_with_files.file_exclusions.filter(path="src/gpl_part.c", overruled_by__isnull=True).exists()
+
+
+def test_a_directory_review_needs_a_comment_and_a_directory_with_exclusions(kept_with_files, maintainer):
+    with pytest.raises(GovernanceError, match="say why"):
+        directory_review_record(
+            decision_id=kept_with_files.pk,
+            directory="src",
+            license="GPL-2.0-or-later",
+            reason_code="other",
+            comment=" ",
+            reviewer=maintainer,
+        )
+    with pytest.raises(GovernanceError, match="no file under docs"):
+        directory_review_record(
+            decision_id=kept_with_files.pk,
+            directory="docs",
+            license="GPL-2.0-or-later",
+            reason_code="other",
+            comment="x",
+            reviewer=maintainer,
+        )
