@@ -17,7 +17,7 @@ from functools import cache
 
 from license_expression import AND, OR, ExpressionError, LicenseSymbol, LicenseWithExceptionSymbol, Licensing
 
-from audits.scancode import UNKNOWN_KEYS, spdx_category
+from audits.scancode import UNKNOWN_KEYS, is_spdx_exception, spdx_category
 from governance.models import DEFAULT_ALLOWED_CATEGORIES
 
 _licensing = Licensing()
@@ -101,6 +101,10 @@ def _allows(node, policy: Policy) -> bool | None:
             return True
         if is_unknown_spdx(key):
             return None
+        if is_spdx_exception(key):
+            # An exception found apart from its license (scancode reads `PCRE2-exception` as a part of its own)
+            # only adds permissions to what the other parts grant: it refuses nothing.
+            return True
         if not policy.categories:
             return False
         category = spdx_category(key)

@@ -169,6 +169,18 @@ def _spdx_categories() -> dict[str, str]:
     return license_categories_from_database()  # another scancode: its own database, however slow
 
 
+@cache
+def _spdx_exceptions() -> frozenset[str]:
+    from license_expression import get_spdx_licensing
+
+    return frozenset(key.lower() for key, symbol in get_spdx_licensing().known_symbols.items() if symbol.is_exception)
+
+
+def is_spdx_exception(spdx_key: str) -> bool:
+    """Whether an SPDX id names an exception (`PCRE2-exception`, `Autoconf-exception-generic`), not a license."""
+    return spdx_key.lower() in _spdx_exceptions()
+
+
 def spdx_category(spdx_key: str) -> str | None:
     """scancode's category of one SPDX license id ("Permissive", "Copyleft", …), or None when it knows no such id."""
     categories = _spdx_categories()

@@ -192,6 +192,12 @@ def test_expression_class_takes_the_best_branch_of_an_or_and_the_worst_part_of_a
     assert expression_class("(mit OR gpl-3.0) AND lgpl-2.1", fake_class) == "copyleft"
 
 
+def test_an_exception_found_apart_from_its_license_refuses_nothing():
+    # pcre2's LICENCE reads as `LicenseRef-scancode-pcre AND BSD-3-Clause AND PCRE2-exception`.
+    assert policy_allows("LicenseRef-scancode-pcre AND BSD-3-Clause AND PCRE2-exception", DEFAULT_POLICY) is True
+    assert policy_allows("GPL-3.0-only AND PCRE2-exception", DEFAULT_POLICY) is False
+
+
 def test_an_unknown_part_does_not_hide_what_the_known_parts_already_decide():
     # As a policy's three-valued logic: a refused part makes an AND refused, an allowed branch an OR allowed.
     assert expression_class("gpl-3.0 AND something-else", fake_class) == "copyleft"

@@ -195,9 +195,10 @@ def _license_file_parts(f: FileEvidence) -> tuple[str, list[str]]:
     longest (under MINOR_SHARE of its matched tokens) name a part of the tree, unless all are that short
     (a summary such as "lib/ is BSD, the rest GPL" declares all it names)."""
     lengths: dict[str, int] = {}
-    for d in f.detections:
-        if known := _known_part(d["license_expression"]):
-            lengths[known] = lengths.get(known, 0) + sum(m.get("matched_length", 0) for m in d["matches"])
+    # By match: scancode joins the text and a sentence below it naming another license into one detection.
+    for m in (m for d in f.detections for m in d["matches"]):
+        if known := _known_part(m["license_expression"]):
+            lengths[known] = lengths.get(known, 0) + m.get("matched_length", 0)
     if len(lengths) < 2:
         return declared_expression(f), []
     longest = max(lengths.values())
