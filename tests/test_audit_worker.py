@@ -47,7 +47,8 @@ def test_a_deep_scan_queued_on_commit_is_split_into_chunks_and_ends_with_a_verdi
     assert BlobFinding.objects.filter(scanner_version=finished.scanner_version).count() == 8
     verdict = finished.verdict
     assert verdict.declared_license == "MIT"
-    assert {"file": "vendor/lib.c", "license": "GPL-2.0-only"} in verdict.conflicts
+    assert {"file": "vendor/lib.c", "license": "GPL-2.0-only", "scope": "file"} in verdict.conflicts
+    assert finished.labels.get(path="vendor/lib.c").license_type == "non_permissive"
 
 
 @pytest.mark.django_db

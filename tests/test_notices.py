@@ -299,3 +299,10 @@ def test_scancode_finds_in_the_block_what_it_finds_in_the_header(tmp_path):
         block.write_bytes(notice_block(real(project, name)))
         found = scancode.file_scan(block).spdx_expression
         assert found == scancode.file_scan(header).spdx_expression != "", name
+
+
+def test_every_notice_of_the_header_is_in_the_block_not_only_the_first():
+    # automake's permission for the Makefile.in itself, then flac's GPL notice copied from Makefile.am.
+    block = notice_block(notice_header(real("flac", "Makefile.in"))).decode()
+    assert "gives unlimited permission to copy and/or distribute it" in block
+    assert "GNU General Public License" in block

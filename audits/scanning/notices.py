@@ -22,7 +22,7 @@ HEADER_LINES = 60
 # A minified or generated file can be one line of megabytes; its notice, if any, is at its start.
 HEADER_BYTES = 64 * 1024
 # Part of every key: a change of the rules below must change the keys, or old findings would be shared wrongly.
-NOTICE_FORMAT = b"notice-v1\0"
+NOTICE_FORMAT = b"notice-v2\0"
 
 # PEP 263: an encoding declaration is a comment on line 1 or 2.
 _PRELUDE = re.compile(rb"#!|[ \t\f]*#.*?coding[:=]")
@@ -175,15 +175,17 @@ def notice_block(header: bytes) -> bytes:
     lines, banners, descriptions or code; the whole header, so normalised, when no comment in it speaks of licensing.
     """
     lines = _header_lines(header.decode("utf-8", errors="replace").removeprefix("\ufeff"))
+    # Every comment with a notice: a second one below the first is a second license (automake's Makefile.in: the
+    # FSF's permission for the file, then the project's GPL notice copied from Makefile.am).
+    notices = []
     for run in _comment_runs(lines):
         paragraphs = _paragraphs(run)
         with_notice = [index for index, paragraph in enumerate(paragraphs) if _NOTICE.search(_words(paragraph))]
         if with_notice:
             first, last = with_notice[0], with_notice[-1]
-            kept = _without_credits([_from_notice(paragraphs[first]), *paragraphs[first + 1 : last + 1]])
-            if kept:
-                return _joined(kept)
-            break
+            notices += _without_credits([_from_notice(paragraphs[first]), *paragraphs[first + 1 : last + 1]])
+    if notices:
+        return _joined(notices)
     # No notice to share: scancode gets every line, code included (`__license__ = "MIT"`).
     return _joined([line.words for line in lines if line.kind != "blank"])
 
