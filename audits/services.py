@@ -15,6 +15,7 @@ from audits.models import (
     DatasetDecision,
     DirectoryReview,
     FileExclusion,
+    FileLabel,
     RepositoryAudit,
     Review,
     Scan,
@@ -154,6 +155,8 @@ def scan_finish(*, scan_id: int) -> Verdict | None:
                 repository=scan.repository, defaults={"verdict": verdict, "head_commit": scan.commit}
             )
             decisions_refresh(repository=scan.repository)
+            # A label per file per scan adds up: the head's older scans keep their verdicts, not their labels.
+            FileLabel.objects.filter(scan__repository=scan.repository, scan__ref="", scan__pk__lt=scan.pk).delete()
     pipeline.scan_cleanup(scan)
     return verdict
 

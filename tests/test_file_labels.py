@@ -6,6 +6,7 @@ import pytest
 from audits.models import FileLabel
 from audits.scancode import license_text
 from audits.services import scan_repository
+from governance.git import local_repository_commit
 from tests.audit_repositories import COPYRIGHT, PYTHON_MODULE
 
 pytestmark = pytest.mark.django_db
@@ -95,3 +96,12 @@ def test_a_manifest_pointing_at_a_file_takes_that_files_license(labels):
 def test_generated_files_are_flagged(labels):
     assert labels["dist/app.min.js"].is_generated
     assert not labels["src/main.c"].is_generated
+
+
+def test_a_new_head_scan_keeps_only_its_own_labels(make_repository):
+    path = make_repository("acme/twice", {"LICENSE": license_text("mit"), "a.c": C_BODY})
+    first = scan_repository(source=str(path))
+    local_repository_commit(path, {"LICENSE": license_text("mit"), "a.c": C_BODY, "b.c": C_BODY}, message="b")
+    second = scan_repository(source=str(path))
+    assert not FileLabel.objects.filter(scan=first.scan).exists()
+    assert sorted(second.scan.labels.values_list("path", flat=True)) == ["LICENSE", "a.c", "b.c"]
