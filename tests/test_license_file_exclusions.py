@@ -87,15 +87,19 @@ def test_the_review_page_groups_file_exclusions_by_the_directory_their_license_c
     assert groups == {("src", "GPL-2.0-or-later"): 1, ("tests/gzip", "GPL-3.0-only"): 2}
 
 
-def test_a_maintainer_keeps_a_directorys_files_and_the_next_release_lists_the_others(kept_with_files, maintainer):
-    directory_review_record(
-        decision_id=kept_with_files.pk,
-        directory="tests/gzip",
-        license="GPL-3.0-only",
+def _keep(decision, maintainer, directory: str, license_: str, *, comment: str = "Test scripts, never shipped"):
+    return directory_review_record(
+        decision_id=decision.pk,
+        directory=directory,
+        license=license_,
         reason_code="vendored_separate",
-        comment="Test scripts, never shipped",
+        comment=comment,
         reviewer=maintainer,
     )
+
+
+def test_a_maintainer_keeps_a_directorys_files_and_the_next_release_lists_the_others(kept_with_files, maintainer):
+    _keep(kept_with_files, maintainer, "tests/gzip", "GPL-3.0-only")
     release = release_publish(dataset_slug="the-stack")
     rows = pq.read_table(release_folder(release) / "blobs.parquet").to_pylist()
     assert [row["path"] for row in rows] == ["src/gpl_part.c"]
@@ -114,34 +118,13 @@ def test_the_review_page_shows_the_directories_and_takes_a_decision(kept_with_fi
 
 
 def test_a_withdrawn_directory_review_excludes_the_files_again(kept_with_files, maintainer):
-    review = directory_review_record(
-        decision_id=kept_with_files.pk,
-        directory="src",
-        license="GPL-2.0-or-later",
-        reason_code="false_positive",
-        comment="Looked like ours",
-        reviewer=maintainer,
-    )
+    review = _keep(kept_with_files, maintainer, "src", "GPL-2.0-or-later")
     directory_review_withdraw(review_id=review.pk)
     assert kept_with_files.file_exclusions.filter(path="src/gpl_part.c", overruled_by__isnull=True).exists()
 
 
 def test_a_directory_review_needs_a_comment_and_a_directory_with_exclusions(kept_with_files, maintainer):
     with pytest.raises(GovernanceError, match="say why"):
-        directory_review_record(
-            decision_id=kept_with_files.pk,
-            directory="src",
-            license="GPL-2.0-or-later",
-            reason_code="other",
-            comment=" ",
-            reviewer=maintainer,
-        )
+        _keep(kept_with_files, maintainer, "src", "GPL-2.0-or-later", comment=" ")
     with pytest.raises(GovernanceError, match="no file under docs"):
-        directory_review_record(
-            decision_id=kept_with_files.pk,
-            directory="docs",
-            license="GPL-2.0-or-later",
-            reason_code="other",
-            comment="x",
-            reviewer=maintainer,
-        )
+        _keep(kept_with_files, maintainer, "docs", "GPL-2.0-or-later")
