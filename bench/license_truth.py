@@ -292,14 +292,17 @@ def package_scan(tree: Path, *, deep: bool) -> tuple[dict, dict[str, str] | None
             ":".join(filter(None, (reason.get("code"), reason.get("file"), reason.get("license"))))
             for reason in (decision.reasons if decision else [])
         ][:20],
-        "truncated": verdict.truncated if verdict else {},
+        "truncated": getattr(verdict, "truncated", {}),
     }
     return summary, labels_read(scan), labels_explained(scan)
 
 
 def labels_explained(scan) -> dict[str, tuple[str, str, str]]:
-    """path → (license, origin, source) of a scan's labels: what a wrong label is shown with."""
-    from audits.models import FileLabel
+    """path → (license, origin, source) of a scan's labels: what a wrong label is shown with (none before labels)."""
+    try:
+        from audits.models import FileLabel
+    except ImportError:  # an older code tree, measured for its cost
+        return {}
 
     rows = FileLabel.objects.filter(scan=scan).values_list("path", "license", "origin", "source")
     return {path: (license_, origin, source) for path, license_, origin, source in rows}

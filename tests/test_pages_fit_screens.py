@@ -31,6 +31,7 @@ NOT_PAGES = {
     "governance-transparency-json": "a download",
     "governance-transparency-figure-csv": "a download",
     "governance-transparency-figure-json": "a download",
+    "audits-review-directory": "a form's target (POST only): it answers with a redirect to the review page",
 }
 NOT_PAGE_PREFIXES = ("api-",)  # the pipeline API (JSON) and its generated schema and docs
 
@@ -94,7 +95,10 @@ def long_named_repositories() -> None:
 
 
 def _decisions():
-    pks = DatasetDecision.objects.filter(decision="needs_review").values_list("pk", flat=True)
+    # The queue's, and those with files excluded alone (their per-directory table and forms).
+    with_files = DatasetDecision.objects.filter(file_exclusions__isnull=False)
+    pks = set(DatasetDecision.objects.filter(decision="needs_review").values_list("pk", flat=True))
+    pks |= set(with_files.values_list("pk", flat=True))
     return [reverse("audits-review-decision", args=[pk]) for pk in pks]
 
 
