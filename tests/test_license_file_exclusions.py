@@ -128,3 +128,20 @@ def test_a_directory_review_needs_a_comment_and_a_directory_with_exclusions(kept
         _keep(kept_with_files, maintainer, "src", "GPL-2.0-or-later", comment=" ")
     with pytest.raises(GovernanceError, match="no file under docs"):
         _keep(kept_with_files, maintainer, "docs", "GPL-2.0-or-later")
+
+
+def test_on_a_phone_a_maintainer_keeps_a_directorys_files_from_the_review_page(
+    kept_with_files, live_server, browser_page, client, maintainer
+):
+    client.force_login(maintainer)
+    session = client.cookies["sessionid"]
+    browser_page.context.add_cookies([{"name": "sessionid", "value": session.value, "url": live_server.url}])
+    browser_page.set_viewport_size({"width": 390, "height": 844})
+    browser_page.goto(f"{live_server.url}/review/licenses/{kept_with_files.pk}/")
+    assert browser_page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    row = browser_page.locator("tr", has_text="tests/gzip")
+    row.get_by_label("Reason").select_option("vendored_separate")
+    row.get_by_label("Why they may stay").fill("Test scripts from gzip, never shipped")
+    row.get_by_role("button", name="Keep these files").click()
+    browser_page.get_by_text("kept by a maintainer").wait_for()
+    assert kept_with_files.file_exclusions.filter(directory="tests/gzip", overruled_by__isnull=True).count() == 0
