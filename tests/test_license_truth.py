@@ -1,8 +1,6 @@
 """bench/license_truth.py's scoring: per-file labels against DEP-5 truths, the decision a copyright file implies,
 and the overall figures; on hand-made label lists and the real copyright files of tests/data/dep5."""
 
-from pathlib import Path
-
 from bench.dep5 import copyright_parse
 from bench.license_truth import (
     anchor_sample,
@@ -12,12 +10,7 @@ from bench.license_truth import (
     overall,
     truth_root,
 )
-
-DATA = Path(__file__).resolve().parent / "data" / "dep5"
-
-
-def copyright_of(package: str):
-    return copyright_parse((DATA / f"{package}.copyright").read_text(encoding="utf-8"))
+from tests.test_dep5 import copyright_of
 
 
 def scanned(name: str, truths: dict, labels: dict | None, *, decision: str, truth_decision: str, cpu: float = 1.0):

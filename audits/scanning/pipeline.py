@@ -194,8 +194,9 @@ def scan_chunk_run(*, scan_id: int, number: int) -> bool:
     pending = list(ScanFile.objects.filter(scan=scan, chunk=number, done=False).order_by("pk"))
     version = scan.scanner_version
     # A header's or a manifest's finding is keyed by what is read from the file: those are read first, always.
-    read_first = [f for f in pending if findings.finding_mode(scan, f)]
-    pending = [f for f in pending if not findings.finding_mode(scan, f)]
+    modes = {f.pk: findings.finding_mode(scan, f) for f in pending}
+    read_first = [f for f in pending if modes[f.pk]]
+    pending = [f for f in pending if not modes[f.pk]]
     known = set(
         BlobFinding.objects.filter(scanner_version=version, blob_id__in={f.blob_id for f in pending})
         # A finding cut short by a time limit shorter than today's is worth another try.
